@@ -1,0 +1,184 @@
+"""Seeded, order-independent selection of training and test images.
+
+Every file is ranked within its class by a seeded hash of its relative path, so the selection
+does not depend on the order in which the file system lists directories, and adding a class
+does not reshuffle the others. Classes take turns (rank 0 of every class, then rank 1, ...),
+which gives an exactly stratified sample (class counts differ by at most one) and lets small
+classes fall short without unbalancing the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: File extensions considered images when listing folders (case-insensitive).
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+MANIFEST_COLUMNS = ("path", "class", "bytes")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One selected file: path relative to the dataset root, its class, its size in bytes."""
+
+    path: str
+    cls: str
+    bytes: int = -1
+
+
+def seeded_rank_key(seed: int, text: str) -> bytes:
+    """A stable pseudo-random sort key for ``text`` (BLAKE2b of the seed and the text)."""
+    return hashlib.blake2b(f"{seed}\0{text}".encode(), digest_size=16).digest()
+
+
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
+
+
+def list_class_tree(root: str | Path, *, depth: int | None = 1) -> dict[str, list[str]]:
+    """List image files under ``root`` grouped by class.
+
+    The class of a file is its directory relative to ``root`` (``depth=None``) or the first
+    ``depth`` components of it. Files directly under ``root`` get the class ``""``.
+    Paths are returned relative to ``root`` with forward slashes.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"dataset root {root} is not a directory")
+    classes: dict[str, list[str]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir
+        parts = rel_dir.split("/") if rel_dir else []
+        cls = "/".join(parts if depth is None else parts[:depth])
+        for f in filenames:
+            if _is_image(f):
+                classes.setdefault(cls, []).append(f"{rel_dir}/{f}" if rel_dir else f)
+    return classes
+
+
+def stratified_sample(
+    classes: dict[str, list[str]], n: int, seed: int, *, allow_fewer: bool = False
+) -> list[Entry]:
+    """Choose ``n`` files, round-robin over classes in seeded-hash order.
+
+    Parameters
+    ----------
+    classes : dict
+        Class name → relative paths (any order).
+    n : int
+        How many to choose. ``n`` larger than the number of files raises, unless
+        ``allow_fewer`` (then all files are taken and a warning is logged).
+    seed : int
+        Seed of the ranking hash.
+
+    Returns
+    -------
+    list of Entry
+        In selection order: round ``r`` holds the rank-``r`` file of each class that has one,
+        classes ordered by their own seeded hash.
+    """
+    if n < 1:
+        raise ValueError(f"number of images must be >= 1, got {n}")
+    total = sum(len(v) for v in classes.values())
+    if total == 0:
+        raise ValueError("no image files found to sample from")
+    if n > total:
+        msg = f"asked for {n} images but only {total} exist in {len(classes)} classes"
+        if not allow_fewer:
+            raise ValueError(msg + "; lower the count or set allow_fewer: true")
+        log.warning("%s; taking all %d (allow_fewer is set)", msg, total)
+        n = total
+    ranked = {
+        c: sorted(paths, key=lambda p: seeded_rank_key(seed, p)) for c, paths in classes.items()
+    }
+    order = sorted(ranked, key=lambda c: seeded_rank_key(seed, "class:" + c))
+    chosen: list[Entry] = []
+    r = 0
+    while len(chosen) < n:
+        for c in order:
+            if r < len(ranked[c]):
+                chosen.append(Entry(ranked[c][r], c))
+                if len(chosen) == n:
+                    break
+        r += 1
+    return chosen
+
+
+def with_sizes(root: str | Path, entries: list[Entry]) -> list[Entry]:
+    """Fill in file sizes (one ``stat`` per chosen file, not per listed file)."""
+    root = Path(root)
+    return [Entry(e.path, e.cls, (root / e.path).stat().st_size) for e in entries]
+
+
+def write_manifest(path: str | Path, entries: list[Entry], root: str | Path) -> None:
+    """Write a manifest TSV (``path``, ``class``, ``bytes``) atomically.
+
+    The first line is a comment ``# root: <dir>`` holding the dataset root as given (relative
+    roots stay relative to the workflow's working directory, so manifests are portable).
+    """
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        f.write(f"# root: {Path(root).as_posix()}\n")
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(MANIFEST_COLUMNS)
+        for e in entries:
+            w.writerow((e.path, e.cls, e.bytes))
+
+
+def read_manifest(path: str | Path) -> tuple[Path, list[Entry]]:
+    """Read a manifest written by :func:`write_manifest`; returns ``(root, entries)``."""
+    with open(path, newline="") as f:
+        first = f.readline()
+        if not first.startswith("# root: "):
+            raise ValueError(f"{path} is not a manifest: first line must be '# root: <dir>'")
+        root = Path(first[len("# root: ") :].rstrip("\n"))
+        r = csv.reader(f, delimiter="\t")
+        header = tuple(next(r))
+        if header != MANIFEST_COLUMNS:
+            raise ValueError(f"{path}: header {header}, expected {MANIFEST_COLUMNS}")
+        return root, [Entry(p, c, int(b)) for p, c, b in r]
+
+
+def sample_training_set(
+    source: str, root: str | Path, n: int, seed: int, *, allow_fewer: bool = False
+) -> tuple[Path, list[Entry]]:
+    """Select training images from an ILSVRC-2012 train tree or any folder tree.
+
+    ``source="ilsvrc"``: ``root`` is the ILSVRC-2012 folder (containing ``train/``) or its
+    ``train/`` folder; classes are the ``nXXXXXXXX`` synset folders.
+    ``source="folder"``: any tree; the class is the first-level subfolder.
+    Returns the dataset root that manifest paths are relative to, and the entries.
+    """
+    root = Path(root)
+    if source == "ilsvrc":
+        if (root / "train").is_dir():
+            root = root / "train"
+        classes = list_class_tree(root, depth=1)
+        loose = classes.pop("", [])
+        if loose:
+            log.warning(
+                "ignoring %d files directly under %s (not in a class folder)", len(loose), root
+            )
+        if not classes:
+            raise ValueError(f"{root} has no class folders: expected ILSVRC-2012 train/nXXXXXXXX/")
+    elif source == "folder":
+        classes = list_class_tree(root, depth=1)
+    else:
+        raise ValueError(f"source must be 'ilsvrc' or 'folder', got {source!r}")
+    log.info(
+        "listed %d files in %d classes under %s",
+        sum(map(len, classes.values())),
+        len(classes),
+        root,
+    )
+    entries = stratified_sample(classes, n, seed, allow_fewer=allow_fewer)
+    return root, with_sizes(root, entries)

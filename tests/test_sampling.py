@@ -1,0 +1,91 @@
+import random
+from collections import Counter
+
+import pytest
+from conftest import make_ilsvrc_tree
+
+from colorcnn.sampling import (
+    read_manifest,
+    sample_training_set,
+    stratified_sample,
+    write_manifest,
+)
+
+
+def _classes(n_classes=10, per=lambda c: 20 + c):
+    return {
+        f"n{c:08d}": [f"n{c:08d}/img_{k}.JPEG" for k in range(per(c))] for c in range(n_classes)
+    }
+
+
+def test_deterministic_and_order_independent():
+    classes = _classes()
+    a = stratified_sample(classes, 57, seed=7)
+    shuffled = {c: random.Random(3).sample(v, len(v)) for c, v in reversed(list(classes.items()))}
+    b = stratified_sample(shuffled, 57, seed=7)
+    assert a == b
+    assert stratified_sample(classes, 57, seed=8) != a
+
+
+def test_stratified_counts_differ_by_at_most_one():
+    counts = Counter(e.cls for e in stratified_sample(_classes(), 57, seed=1))
+    assert sum(counts.values()) == 57
+    assert len(counts) == 10 and max(counts.values()) - min(counts.values()) <= 1
+
+
+def test_small_classes_fall_short_without_unbalancing_others():
+    classes = _classes(4, per=lambda c: 2 if c == 0 else 50)
+    counts = Counter(e.cls for e in stratified_sample(classes, 62, seed=0))
+    assert counts["n00000000"] == 2 and sorted(counts.values())[1:] == [20, 20, 20]
+
+
+def test_adding_a_class_does_not_reshuffle_within_others():
+    classes = _classes(5)
+    a = {e.path for e in stratified_sample(classes, 25, seed=0)}
+    classes["n99999999"] = ["n99999999/x.JPEG"] * 0 + [f"n99999999/{k}.JPEG" for k in range(30)]
+    b = stratified_sample(classes, 30, seed=0)
+    assert a == {e.path for e in b if e.cls != "n99999999"}
+
+
+def test_too_many_fails_clearly_or_takes_all_when_allowed(caplog):
+    classes = _classes(3, per=lambda c: 4)
+    with pytest.raises(ValueError, match="asked for 13 images but only 12 exist.*allow_fewer"):
+        stratified_sample(classes, 13, seed=0)
+    assert len(stratified_sample(classes, 13, seed=0, allow_fewer=True)) == 12
+    assert "taking all 12" in caplog.text
+
+
+def test_ilsvrc_tree_and_manifest_round_trip(tmp_path):
+    root = make_ilsvrc_tree(tmp_path / "ILSVRC", 6, lambda c: 3 + c, real_images=False)
+    (root / "train" / "stray.JPEG").touch()
+    (root / "train" / "n00000001" / "notes.txt").touch()
+    data_root, entries = sample_training_set("ilsvrc", root, 12, seed=3)
+    assert data_root == root / "train"
+    assert Counter(e.cls for e in entries) == Counter({f"n{c:08d}": 2 for c in range(6)})
+    assert all(e.path.endswith(".JPEG") and e.bytes == 0 for e in entries)
+    write_manifest(tmp_path / "m.tsv", entries, data_root)
+    assert read_manifest(tmp_path / "m.tsv") == (data_root, entries)
+
+
+def test_errors_name_the_problem(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not a directory"):
+        sample_training_set("ilsvrc", tmp_path / "nope", 1, seed=0)
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "a.JPEG").touch()
+    with pytest.raises(ValueError, match="no class folders"):
+        sample_training_set("ilsvrc", tmp_path, 1, seed=0)
+    with pytest.raises(ValueError, match="source must be"):
+        sample_training_set("imagenet", tmp_path, 1, seed=0)
+    (tmp_path / "bad.tsv").write_text("path\tclass\n")
+    with pytest.raises(ValueError, match="not a manifest"):
+        read_manifest(tmp_path / "bad.tsv")
+
+
+def test_cli_sample_and_prepare(tmp_path):
+    from colorcnn.cli import main
+
+    root = make_ilsvrc_tree(tmp_path / "I", 2, 3)
+    assert main(["sample", str(root), "-o", str(tmp_path / "m.tsv"), "-n", "4"]) == 0
+    out = tmp_path / "shards"
+    main(["prepare", str(tmp_path / "m.tsv"), "--size", "32", "--out", str(out)])
+    assert (out / "shard-00000.Y.npy").exists()

@@ -1,0 +1,56 @@
+# Helpers shared by the rules: paths, derived counts and cross-key config checks.
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from colorcnn.shards import shard_count  # noqa: E402
+
+DATA = config["data"]
+DEMO_DIR = "results/demo"
+
+
+def check_config():
+    """Checks the schema cannot express; fail before any job runs, naming the key."""
+    if DATA["source"] != "demo" and not DATA["root"]:
+        raise ValueError(
+            f"config data.root is empty but data.source is {DATA['source']!r}: "
+            "set data.root to the dataset folder (or use data.source: demo)"
+        )
+
+
+check_config()
+
+
+def training_root(wildcards, input):
+    """Dataset root: the demo tree (an input of the rule) or the configured data.root."""
+    return input.demo if DATA["source"] == "demo" else DATA["root"]
+
+
+def sample_source():
+    return "ilsvrc" if DATA["source"] == "demo" else DATA["source"]
+
+
+def demo_input(name):
+    """The demo rule's output when the demo is the source, otherwise nothing."""
+    return rules.demo.output[name] if DATA["source"] == "demo" else []
+
+
+N_SHARDS = shard_count(DATA["n_images"], DATA["shard_size"])
+SHARD_IDS = [f"{k:05d}" for k in range(N_SHARDS)]
+
+
+def shard_files(kind):
+    return expand(
+        "results/data/shards/shard-{shard}.{kind}", shard=SHARD_IDS, kind=kind
+    )
+
+
+def all_targets():
+    return [
+        "results/data/manifest.tsv",
+        "results/data/rejected.tsv",
+        *shard_files("Y.npy"),
+        *shard_files("UV.npy"),
+    ]

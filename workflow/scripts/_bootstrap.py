@@ -1,0 +1,28 @@
+"""Make the library importable from a rule script and log to the rule's log file.
+
+Snakemake puts this folder on ``sys.path``; the library lives in ``src/`` of the checkout.
+It goes first on ``sys.path`` so that scripts always run the checkout's library: with and
+without ``--use-conda``, without installing the package into the env, and never a stale copy
+installed elsewhere.
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+while SRC in sys.path:
+    sys.path.remove(SRC)
+sys.path.insert(0, SRC)
+
+from colorcnn.io import setup_logging  # noqa: E402
+
+
+def _log_uncaught(exc_type, exc, tb):
+    logging.getLogger("rule").critical("rule failed", exc_info=(exc_type, exc, tb))
+
+
+def start(snakemake) -> None:
+    """Log to the rule's first ``log:`` file (and stderr), uncaught errors included."""
+    setup_logging(snakemake.log[0] if len(snakemake.log) else None)
+    sys.excepthook = _log_uncaught
