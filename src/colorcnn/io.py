@@ -39,3 +39,25 @@ def setup_logging(logfile: str | Path | None = None, level: int = logging.INFO) 
         handlers=handlers,
         force=True,
     )
+
+
+def code_version() -> str:
+    """``git describe --always --dirty`` of the checkout, else the package version."""
+    import subprocess
+
+    from . import __version__
+
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if out.returncode == 0 and out.stdout.strip():
+            return f"{__version__}+git.{out.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return __version__

@@ -49,8 +49,36 @@ def shard_files(kind):
 
 def all_targets():
     return [
-        "results/data/manifest.tsv",
         "results/data/rejected.tsv",
-        *shard_files("Y.npy"),
-        *shard_files("UV.npy"),
+        "results/train/model.pt",
     ]
+
+
+MODEL = config["model"]
+TRAIN = config["train"]
+HEAD_KEYS = ("a_channels", "a_kernel", "b_channels", "b_kernel", "norm", "out_kernel")
+# train.* keys that are job settings, not TrainConfig fields
+TRAIN_JOB_KEYS = ("threads", "gpus", "runtime_min")
+
+
+def head_params():
+    return {k: MODEL[k] for k in HEAD_KEYS}
+
+
+def train_params():
+    return {k: v for k, v in TRAIN.items() if k not in TRAIN_JOB_KEYS}
+
+
+def backbone_params():
+    return {
+        "weights": MODEL["backbone_weights"],
+        "download": MODEL["download_weights"],
+        "allow_random_fallback": MODEL["allow_random_fallback"],
+    }
+
+
+def train_mem_mb(wildcards, threads):
+    """Host memory: T (451 channels, fp32) and its gradients for one batch on the CPU path."""
+    s = DATA["image_size"]
+    per_image = s * s * 451 * 4 * 4
+    return 4096 + (TRAIN["batch_size"] * per_image) // 2**20
