@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import runpy
 import sys
 from pathlib import Path
@@ -75,6 +76,11 @@ def run_script():
             )
         finally:
             sys.path.remove(str(SCRIPTS))
+            # the script logged to its log file and to this test's captured stderr: detach
+            for h in logging.getLogger().handlers[:]:
+                logging.getLogger().removeHandler(h)
+                h.close()
+            sys.excepthook = sys.__excepthook__
 
     return run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -265,7 +266,11 @@ def test_train_rule_script(tmp_path, run_script):
     run_script(
         "train",
         input={"Y": [str(s) for s in shards]},
-        output={"model": tmp_path / "model.pt", "metrics": tmp_path / "metrics.tsv"},
+        output={
+            "model": tmp_path / "model.pt",
+            "metrics": tmp_path / "metrics.tsv",
+            "summary": tmp_path / "summary.json",
+        },
         params=dict(
             head=dict(
                 a_channels=8, a_kernel=3, b_channels=4, b_kernel=1, norm="batch", out_kernel=1
@@ -282,6 +287,8 @@ def test_train_rule_script(tmp_path, run_script):
     assert "RANDOM BACKBONE" in log
     assert "random (fallback" in (tmp_path / "metrics.tsv").read_text()
     assert load_checkpoint(tmp_path / "model.pt")["head_config"]["a_channels"] == 8
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 2 and summary["n_images"] == 8 and summary["image_size"] == 16
 
 
 def test_train_rule_script_fails_fast_without_weights(tmp_path, run_script, monkeypatch):

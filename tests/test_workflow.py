@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, make_ilsvrc_tree
@@ -111,15 +112,62 @@ def test_sampling_more_than_exist_fails_with_a_clear_message(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_data_stage_end_to_end(tmp_path):
+def test_demo_end_to_end_report_and_figure_only_reruns(tmp_path):
+    """The README's first command on a fresh copy: the whole chain offline on 2 cores."""
     wd = copy_workflow(tmp_path / "wf")
-    snakemake(wd, "--cores", "2", "results/data/rejected.tsv")
+    t0 = time.perf_counter()
+    snakemake(wd, "--cores", "2")
+    elapsed = time.perf_counter() - t0
+    print(f"demo workflow: {elapsed:.0f} s")
+    assert elapsed < 600
+
+    # data stage: nothing dropped silently
     shards = sorted((wd / "results" / "data" / "shards").glob("*.Y.npy"))
     assert len(shards) == 5
     n = sum(np.load(s, mmap_mode="r").shape[0] for s in shards)
     rejected = (wd / "results" / "data" / "rejected.tsv").read_text().splitlines()[1:]
-    assert n + len(rejected) == 280  # nothing dropped silently
-    assert (wd / "benchmarks" / "data" / "prepare-00000.tsv").exists()
-    # Re-running does nothing: outputs are complete and up to date.
-    r = snakemake(wd, "-n", "--cores", "2", "results/data/rejected.tsv")
+    assert n + len(rejected) == 280
+    # training: the random-backbone fallback is announced everywhere
+    assert "RANDOM BACKBONE" in (wd / "logs" / "train" / "train.log").read_text()
+    assert "random (fallback" in (wd / "results" / "train" / "metrics.tsv").read_text()
+    # scoring: the model and both baselines on every usable test image; gray one rejected
+    scores = pd.read_csv(wd / "results" / "score" / "scores.tsv", sep="\t")
+    assert set(scores["method"]) == {"model", "gray", "mean_chroma"}
+    assert scores["image"].nunique() == 8
+    assert "grayscale" in (wd / "results" / "test" / "rejected.tsv").read_text()
+    for f in (
+        "training_curves",
+        "qssim_distribution",
+        "category_qssim",
+        "qssim_vs_colourfulness",
+        "examples",
+    ):
+        assert (wd / "reports" / "figures" / f"{f}.png").stat().st_size > 10_000, f
+    assert "random (fallback" in (wd / "reports" / "results.md").read_text()
+
+    # the HTML report with captions
+    snakemake(wd, "--report", "reports/report.html")
+    html = (wd / "reports" / "report.html").read_text(errors="replace")
+    assert "qssim_distribution.png" in html and len(html) > 100_000
+
+    # nothing to do when up to date; editing a figure script reruns only figure rules
+    r = snakemake(wd, "-n", "--cores", "2")
     assert "Nothing to be done" in r.stdout + r.stderr
+    script = wd / "workflow" / "scripts" / "figures.py"
+    script.write_text(script.read_text() + "\n# edited\n")
+    r = snakemake(wd, "-n", "--cores", "2", "--quiet", "rules")
+    jobs = {
+        line.split()[0]
+        for line in r.stdout.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    }
+    assert jobs and jobs <= {
+        "figure_training",
+        "figure_qssim",
+        "figure_categories",
+        "figure_colourfulness",
+        "figure_examples",
+        "results_table",
+        "reports",
+        "all",
+    }, jobs

@@ -42,6 +42,34 @@ def _prepare(a):
     )
 
 
+def _colorize(a):
+    from .colorize import Colorizer, collect_inputs, colorize_files
+
+    pairs = collect_inputs(a.inputs)
+    if not pairs:
+        raise SystemExit("colorize: no input images found")
+    colorizer = Colorizer.from_checkpoint(a.checkpoint, device=a.device, size=a.size)
+    res = colorize_files(
+        colorizer, pairs, a.output, batch_size=a.batch, alpha=a.alpha, progress=not a.quiet
+    )
+    for path, why in res["failed"]:
+        print(f"skipped {path}: {why}", file=sys.stderr)
+    print(f"wrote {len(res['written'])} images to {a.output}, skipped {len(res['failed'])}")
+    return 1 if res["failed"] and not res["written"] else 0
+
+
+def _score(a):
+    import numpy as np
+    from PIL import Image
+
+    from .metrics import colourfulness, psnr, qssim, ssim
+
+    x = np.asarray(Image.open(a.reference).convert("RGB"))
+    y = np.asarray(Image.open(a.test).convert("RGB"))
+    print(f"qssim\t{qssim(x, y):.6f}\nssim\t{ssim(x, y):.6f}\npsnr\t{psnr(x, y):.4f}")
+    print(f"colourfulness\t{colourfulness(y):.4f}\ncolourfulness_gt\t{colourfulness(x):.4f}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="colorcnn", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -73,14 +101,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-chroma", type=float, default=2.0)
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=_prepare)
+
+    p = sub.add_parser("colorize", help="colorize images (files or folders) with a checkpoint")
+    p.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
+    p.add_argument("-o", "--output", required=True, help="output folder for the PNGs")
+    p.add_argument("--checkpoint", required=True, help="a model.pt / last.pt from training")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--size", type=int, default=None, help="model input size (default: trained)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--alpha", default="drop", choices=["drop", "keep"])
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_colorize)
+
+    p = sub.add_parser("score", help="QSSIM, SSIM, PSNR, colourfulness of one image pair")
+    p.add_argument("reference")
+    p.add_argument("test")
+    p.set_defaults(func=_score)
     return ap
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
-    args.func(args)
-    return 0
+    return args.func(args) or 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 log = logging.getLogger(__name__)
 
 #: File extensions considered images when listing folders (case-insensitive).
@@ -182,3 +184,138 @@ def sample_training_set(
     )
     entries = stratified_sample(classes, n, seed, allow_fewer=allow_fewer)
     return root, with_sizes(root, entries)
+
+
+# --- SUN397 test images ------------------------------------------------------------------
+
+TEST_COLUMNS = ("path", "category", "width", "height")
+
+
+def sun_category(rel_path: str) -> str:
+    """Category of a SUN397 path: ``a/abbey/sun_x.jpg`` → ``abbey``;
+    ``a/apartment_building/outdoor/sun_x.jpg`` → ``apartment_building/outdoor``."""
+    parts = rel_path.strip("/").split("/")
+    if len(parts) < 3 or len(parts[0]) != 1:
+        raise ValueError(f"{rel_path!r} is not a SUN397 path (<letter>/<category>[/<sub>]/<file>)")
+    return "/".join(parts[1:-1])
+
+
+def list_sun(root: str | Path, list_file: str | Path | None = None) -> dict[str, list[str]]:
+    """SUN397 images by category: every image under ``root``, or those named in an official
+    partition file (``Partitions/Testing_01.txt`` format: one ``/a/abbey/sun_x.jpg`` a line)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"SUN397 root {root} is not a directory")
+    if list_file is not None:
+        paths = [ln.strip().lstrip("/") for ln in Path(list_file).read_text().splitlines()]
+        paths = [p for p in paths if p]
+    else:
+        paths = [p for v in list_class_tree(root, depth=None).values() for p in v]
+    cats: dict[str, list[str]] = {}
+    for p in paths:
+        cats.setdefault(sun_category(p), []).append(p)
+    if not cats:
+        raise ValueError(f"no SUN397 images found under {root}")
+    return cats
+
+
+def sample_test_set(
+    root: str | Path,
+    n_per_category: int,
+    seed: int,
+    *,
+    list_file: str | Path | None = None,
+    min_chroma: float = 1.0,
+    limits=None,
+    threads: int = 1,
+) -> tuple[list[tuple[str, str, int, int]], list[tuple[str, str, str]]]:
+    """Choose up to ``n_per_category`` usable test images per SUN397 category.
+
+    Files are taken in seeded-hash order within each category; each candidate is decoded (at
+    reduced size) and rejected with a reason if unreadable, gray or near-gray, in which case
+    the next one is tried. Returns ``(rows, rejected)``: rows ``(path, category, width,
+    height)`` and rejected ``(path, reason, detail)``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .images import DecodeLimits, ImageRejected, load_rgb
+
+    if n_per_category < 1:
+        raise ValueError(f"test.n_per_category must be >= 1, got {n_per_category}")
+    limits = limits or DecodeLimits()
+    root = Path(root)
+    cats = list_sun(root, list_file)
+    ranked = {c: sorted(v, key=lambda p: seeded_rank_key(seed, p)) for c, v in cats.items()}
+
+    def check(rel: str):
+        try:
+            im = load_rgb(root / rel, limits, draft_size=(64, 64))
+            size = _original_size(root / rel)
+            from .color import chroma_magnitude, rgb_to_y_uv_uint8
+
+            chroma = chroma_magnitude(rgb_to_y_uv_uint8(np.asarray(im.convert("RGB")))[1])
+            if chroma < min_chroma:
+                reason = "grayscale" if chroma == 0 else "near_grayscale"
+                raise ImageRejected(reason, f"mean chroma {chroma:.3f} < min_chroma {min_chroma}")
+            return size
+        except ImageRejected as e:
+            return e
+
+    rows, rejected = [], []
+    pos = dict.fromkeys(ranked, 0)
+    need = dict.fromkeys(ranked, n_per_category)
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        while True:
+            todo = []
+            for c in sorted(ranked):
+                k = min(need[c], len(ranked[c]) - pos[c])
+                todo += [(c, p) for p in ranked[c][pos[c] : pos[c] + k]]
+                pos[c] += k
+            if not todo:
+                break
+            for (c, p), r in zip(todo, pool.map(lambda cp: check(cp[1]), todo), strict=True):
+                if isinstance(r, tuple):
+                    rows.append((p, c, *r))
+                    need[c] -= 1
+                else:
+                    rejected.append((p, r.reason, r.detail))
+    short = {c: n for c, n in need.items() if n > 0}
+    if short:
+        log.warning(
+            "%d categories have fewer than %d usable images: %s",
+            len(short),
+            n_per_category,
+            ", ".join(sorted(short)[:10]),
+        )
+    rows.sort(key=lambda r: (r[1], seeded_rank_key(seed, r[0])))
+    return rows, rejected
+
+
+def _original_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        w, h = im.size
+        if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF rotation by 90 or 270 degrees
+            w, h = h, w
+    return w, h
+
+
+def write_table(path: str | Path, root: str | Path, columns, rows) -> None:
+    """Write a TSV with a ``# root: <dir>`` first line (like the manifest), atomically."""
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        f.write(f"# root: {Path(root).as_posix()}\n")
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(columns)
+        w.writerows(rows)
+
+
+def read_table(path: str | Path) -> tuple[Path, list[dict]]:
+    """Read a table written by :func:`write_table`: ``(root, rows as dicts)``."""
+    with open(path, newline="") as f:
+        first = f.readline()
+        if not first.startswith("# root: "):
+            raise ValueError(f"{path}: first line must be '# root: <dir>'")
+        return Path(first[len("# root: ") :].rstrip("\n")), list(csv.DictReader(f, delimiter="\t"))

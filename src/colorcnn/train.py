@@ -23,7 +23,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -112,10 +112,12 @@ class BackboneConfig:
 
 @dataclass
 class RunPaths:
+    """Outputs of a training run; ``summary`` (JSON) is optional."""
+
     model: Path
     checkpoint_dir: Path
     metrics: Path
-    extra: dict = field(default_factory=dict)
+    summary: Path | None = None
 
 
 def loss_fn(kind: str, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -262,6 +264,7 @@ def train(
         "train": asdict(cfg),
         "backbone": asdict(backbone),
         "n_images": len(dataset),
+        "image_size": int(dataset.image_shape[0]),
         "world_size": world,
         **(config_record or {}),
     }
@@ -395,6 +398,21 @@ def train(
         save_checkpoint(Path(paths.model), model, opt, sched, step, final_epoch, record)
         with atomic_path(paths.metrics) as tmp:
             tmp.write_bytes(metrics_path.read_bytes())
+        if paths.summary:
+            summary = {
+                "run_id": rid,
+                "steps": step,
+                "epochs": final_epoch,
+                "n_images": len(dataset),
+                "image_size": record["image_size"],
+                "batch_size": cfg.batch_size,
+                "backbone_weights": model.backbone_desc,
+                "world_size": world,
+                "device": device.type,
+                "code_version": code_version(),
+            }
+            with atomic_path(paths.summary) as tmp:
+                tmp.write_text(json.dumps(summary, indent=1))
         log.info("wrote %s after %d steps", paths.model, step)
     if world > 1:
         torch.distributed.barrier()
@@ -432,7 +450,12 @@ def train_from_spec(path: str | Path) -> dict:
     p = spec["paths"]
     return train(
         spec["shards"],
-        RunPaths(Path(p["model"]), Path(p["checkpoint_dir"]), Path(p["metrics"])),
+        RunPaths(
+            Path(p["model"]),
+            Path(p["checkpoint_dir"]),
+            Path(p["metrics"]),
+            Path(p["summary"]) if p.get("summary") else None,
+        ),
         HeadConfig(**spec["head"]),
         TrainConfig(**spec["train"]),
         BackboneConfig(**spec["backbone"]),

@@ -13,11 +13,23 @@ DEMO_DIR = "results/demo"
 
 def check_config():
     """Checks the schema cannot express; fail before any job runs, naming the key."""
-    if DATA["source"] != "demo" and not DATA["root"]:
-        raise ValueError(
-            f"config data.root is empty but data.source is {DATA['source']!r}: "
-            "set data.root to the dataset folder (or use data.source: demo)"
+    for section in ("data", "test"):
+        c = config[section]
+        if c["source"] != "demo" and not c["root"]:
+            raise ValueError(
+                f"config {section}.root is empty but {section}.source is {c['source']!r}: "
+                f"set {section}.root to the dataset folder (or use {section}.source: demo)"
+            )
+    if MODEL_Q_CHANNELS() != 144:
+        print(
+            f"NOTE: model.a_channels + model.b_channels = {MODEL_Q_CHANNELS()}, "
+            "not the paper's 144",
+            file=sys.stderr,
         )
+
+
+def MODEL_Q_CHANNELS():
+    return config["model"]["a_channels"] + config["model"]["b_channels"]
 
 
 check_config()
@@ -47,10 +59,24 @@ def shard_files(kind):
     )
 
 
+TEST = config["test"]
+
+
+def test_root(wildcards, input):
+    """SUN397 root: the demo tree (an input of the rule) or the configured test.root."""
+    return input.demo if TEST["source"] == "demo" else TEST["root"]
+
+
+def test_demo_input():
+    return rules.demo.output.sun if TEST["source"] == "demo" else []
+
+
 def all_targets():
     return [
         "results/data/rejected.tsv",
         "results/train/model.pt",
+        "results/score/summary.tsv",
+        *REPORT_FILES,
     ]
 
 
@@ -82,3 +108,30 @@ def train_mem_mb(wildcards, threads):
     s = DATA["image_size"]
     per_image = s * s * 451 * 4 * 4
     return 4096 + (TRAIN["batch_size"] * per_image) // 2**20
+
+
+REPORT_FILES = [
+    "reports/figures/training_curves.png",
+    "reports/figures/qssim_distribution.png",
+    "reports/figures/category_qssim.png",
+    "reports/figures/qssim_vs_colourfulness.png",
+    "reports/figures/examples.png",
+    "reports/results.md",
+    "reports/results.tsv",
+]
+
+
+def report_settings():
+    """Settings recorded beside the results table (what a reader needs to interpret it)."""
+    return {
+        "training source": DATA["source"],
+        "images requested": DATA["n_images"],
+        "test source": TEST["source"],
+        "test images per category": TEST["n_per_category"],
+        "score resolution": config["score"]["resolution"],
+        "Q split (a + b)": f"{MODEL['a_channels']} ({MODEL['a_kernel']}x{MODEL['a_kernel']}) + "
+        f"{MODEL['b_channels']} ({MODEL['b_kernel']}x{MODEL['b_kernel']})",
+        "loss": TRAIN["loss"],
+        "lr / momentum / weight decay": f"{TRAIN['lr']} / {TRAIN['momentum']} / "
+        f"{TRAIN['weight_decay']}",
+    }

@@ -8,6 +8,7 @@ rule train:
     output:
         model=protected("results/train/model.pt"),
         metrics="results/train/metrics.tsv",
+        summary="results/train/summary.json",
     log:
         "logs/train/train.log",
     benchmark:

@@ -14,7 +14,12 @@ from colorcnn.train import BackboneConfig, RunPaths, TrainConfig, launch, train,
 sm = snakemake  # noqa: F821
 p = sm.params
 torch.set_num_threads(sm.threads)
-paths = RunPaths(Path(sm.output.model), Path(p.checkpoint_dir), Path(sm.output.metrics))
+paths = RunPaths(
+    Path(sm.output.model),
+    Path(p.checkpoint_dir),
+    Path(sm.output.metrics),
+    Path(sm.output.summary),
+)
 args = (
     sm.input.Y,
     paths,

@@ -1,0 +1,102 @@
+"""A real SLURM run: a one-node cluster on this machine, the demo through the slurm profile."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+from test_workflow import copy_workflow, snakemake
+
+CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
+DATA_OUTPUTS = ("results/data/manifest.tsv", "results/data/rejected.tsv", "results/data/shards")
+
+
+@pytest.fixture
+def slurm_cluster(tmp_path):
+    d = tmp_path / "cluster"
+    r = subprocess.run(
+        ["bash", str(CLUSTER), "start", str(d)], capture_output=True, text=True, timeout=900
+    )
+    if r.returncode == 3:
+        pytest.skip(r.stderr.strip())
+    assert r.returncode == 0, r.stdout + r.stderr
+    env = {**os.environ, "SLURM_CONF": str(d / "slurm.conf")}
+    try:
+        yield env
+    finally:
+        subprocess.run(["bash", str(CLUSTER), "stop", str(d)], timeout=120)
+
+
+def _files(root: Path):
+    out = {}
+    for rel in DATA_OUTPUTS:
+        p = root / rel
+        for f in sorted([p] if p.is_file() else p.rglob("*")):
+            if f.is_file():
+                out[str(f.relative_to(root))] = f.read_bytes()
+    return out
+
+
+@pytest.mark.slow
+def test_demo_runs_through_slurm_and_matches_a_local_run(tmp_path, slurm_cluster):
+    # The node has no GPU gres: CPU-only jobs, and one short epoch to keep CI fast.
+    overrides = {"train": {"gpus": 0, "epochs": 1}, "colorize": {"gpus": 0}}
+    cfg = tmp_path / "ci.yaml"
+    cfg.write_text(yaml.safe_dump(overrides))
+    wd = copy_workflow(tmp_path / "slurm")
+    cmd = [
+        os.sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "profiles/slurm",
+        "--configfile",
+        str(cfg),
+    ]
+    r = subprocess.run(cmd, cwd=wd, env=slurm_cluster, capture_output=True, text=True, timeout=1800)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-6000:]
+
+    # Every job of the run went through SLURM: Snakemake's job stats vs SLURM's own records.
+    stats = {}
+    lines = out.splitlines()
+    start = lines.index("Job stats:")
+    for line in lines[start + 3 :]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        stats[parts[0]] = int(parts[1])
+    expected = {k: v for k, v in stats.items() if k not in ("all", "total", "reports")}
+    assert {"demo", "sample", "prepare", "train", "colorize", "score"} <= set(expected)
+    sq = subprocess.run(
+        ["squeue", "-t", "all", "-h", "-o", "%i|%k|%T"],
+        env=slurm_cluster,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    jobs = [ln.split("|") for ln in sq if ln.strip()]
+    by_rule: dict[str, int] = {}
+    for _, comment, state in jobs:
+        assert state == "COMPLETED", jobs
+        rule = comment.removeprefix("rule_").split("_wildcards")[0]
+        by_rule[rule] = by_rule.get(rule, 0) + 1
+    assert by_rule == expected, (by_rule, expected)
+    for jobid, _, _ in jobs:
+        assert f"SLURM jobid {jobid}" in out or "SLURM run ID" in out or jobid in out
+        sc = subprocess.run(
+            ["scontrol", "show", "job", jobid], env=slurm_cluster, capture_output=True, text=True
+        )
+        assert sc.returncode == 0 and "JobState=COMPLETED" in sc.stdout, sc.stdout + sc.stderr
+    assert any((wd / "logs" / "slurm").rglob("*.log"))
+
+    # The data stage is byte-identical to a local run's.
+    local = copy_workflow(tmp_path / "local")
+    snakemake(local, "results/data/rejected.tsv", "--cores", "2")
+    a, b = _files(wd), _files(local)
+    assert a.keys() == b.keys() and len(a) >= 22
+    assert [k for k in a if a[k] != b[k]] == []
