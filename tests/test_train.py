@@ -298,7 +298,11 @@ def test_train_rule_script_fails_fast_without_weights(tmp_path, run_script, monk
         run_script(
             "train",
             input={"Y": [str(s) for s in shards]},
-            output={"model": tmp_path / "model.pt", "metrics": tmp_path / "metrics.tsv"},
+            output={
+                "model": tmp_path / "model.pt",
+                "metrics": tmp_path / "metrics.tsv",
+                "summary": tmp_path / "summary.json",
+            },
             params=dict(
                 head={},
                 train=dict(epochs=1, batch_size=4, progress=False),

@@ -165,7 +165,7 @@ def qssim_vs_colourfulness(scores: pd.DataFrame, out) -> None:
     ax.set(
         xlabel="colourfulness (Hasler & Süsstrunk)",
         ylabel="QSSIM",
-        title="Colourful outputs are not automatically better scores",
+        title="QSSIM against the colourfulness of each output",
     )
     ax.legend(fontsize=8, loc="lower right")
     _save(fig, out)

@@ -19,15 +19,19 @@ start() {
         { apt-get update -qq && apt-get install -y -qq slurmctld slurmd slurm-client munge; } \
             >"$dir.apt.log" 2>&1 || { echo "SKIP: cannot install SLURM (see $dir.apt.log)" >&2; exit 3; }
     fi
-    mkdir -p "$dir"/{state,spool,munge}
-    chown munge: "$dir/munge"
+    mkdir -p "$dir"/{state,spool}
+    # munged runs as the munge user, which may not traverse $dir (e.g. pytest's 0700 tmp)
+    local mdir
+    mdir=$(mktemp -d /tmp/colorcnn-munge.XXXXXX)
+    chmod 755 "$mdir" && chown munge: "$mdir"
+    echo "$mdir" >"$dir/munge.path"
     if [ ! -s /etc/munge/munge.key ]; then
         dd if=/dev/urandom of=/etc/munge/munge.key bs=128 count=1 status=none
         chown munge: /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
     fi
-    runuser -u munge -- munged --socket="$dir/munge/munge.socket" \
-        --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" \
-        --seed-file="$dir/munge/munged.seed"
+    runuser -u munge -- munged --socket="$mdir/munge.socket" \
+        --pid-file="$mdir/munged.pid" --log-file="$mdir/munged.log" \
+        --seed-file="$mdir/munged.seed"
     local node
     node=$(slurmd -C | head -1)
     local host=${node#NodeName=}
@@ -38,7 +42,7 @@ SlurmctldHost=$host
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-AuthInfo=socket=$dir/munge/munge.socket
+AuthInfo=socket=$mdir/munge.socket
 CredType=cred/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -61,6 +65,15 @@ SlurmdPort=16818
 $node State=UNKNOWN
 PartitionName=ci Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
+    # Job steps (srun inside a batch job) read the default path, not $SLURM_CONF: link it there
+    # for the life of this cluster, unless another cluster's configuration lives there.
+    if [ -e /etc/slurm/slurm.conf ] && [ ! -L /etc/slurm/slurm.conf ]; then
+        echo "SKIP: /etc/slurm/slurm.conf exists and is not ours; not touching a real cluster" >&2
+        exit 3
+    fi
+    mkdir -p /etc/slurm
+    ln -sfn "$dir/slurm.conf" /etc/slurm/slurm.conf
+    echo /etc/slurm/slurm.conf >"$dir/etc.link"
     export SLURM_CONF=$dir/slurm.conf
     slurmctld -i
     slurmd
@@ -77,7 +90,9 @@ CONF
 }
 
 stop() {
-    for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munge/munged.pid"; do
+    local mdir=""
+    [ -s "$dir/munge.path" ] && mdir=$(cat "$dir/munge.path")
+    for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid" ${mdir:+"$mdir/munged.pid"}; do
         if [ -s "$pidfile" ]; then
             pid=$(cat "$pidfile")
             kill "$pid" 2>/dev/null || true
@@ -85,6 +100,11 @@ stop() {
             kill -9 "$pid" 2>/dev/null || true
         fi
     done
+    [ -n "$mdir" ] && rm -rf "$mdir"
+    if [ -s "$dir/etc.link" ] && [ "$(readlink "$(cat "$dir/etc.link")")" = "$dir/slurm.conf" ]; then
+        rm -f "$(cat "$dir/etc.link")"
+    fi
+    return 0
 }
 
 "$cmd"
