@@ -275,12 +275,12 @@ def test_train_rule_script(tmp_path, run_script):
             head=dict(
                 a_channels=8, a_kernel=3, b_channels=4, b_kernel=1, norm="batch", out_kernel=1
             ),
-            train=dict(epochs=1, batch_size=4, log_every=1, progress=False),
+            train=dict(epochs=1, batch_size=4, log_every=1, progress=False, loader_workers=-1),
             backbone=dict(weights="imagenet", download=False, allow_random_fallback=True),
             checkpoint_dir=str(tmp_path / "ckpt"),
             gpus=0,
         ),
-        threads=1,
+        threads=2,
         log=[tmp_path / "train.log"],
     )
     log = (tmp_path / "train.log").read_text()
@@ -289,6 +289,8 @@ def test_train_rule_script(tmp_path, run_script):
     assert load_checkpoint(tmp_path / "model.pt")["head_config"]["a_channels"] == 8
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["steps"] == 2 and summary["n_images"] == 8 and summary["image_size"] == 16
+    ck = load_checkpoint(tmp_path / "model.pt")
+    assert ck["config"]["train"]["loader_workers"] == 1  # -1: from the rule's 2 threads
 
 
 def test_train_rule_script_fails_fast_without_weights(tmp_path, run_script, monkeypatch):

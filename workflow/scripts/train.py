@@ -20,11 +20,14 @@ paths = RunPaths(
     Path(sm.output.metrics),
     Path(sm.output.summary),
 )
+train_cfg = dict(p.train)
+if train_cfg.get("loader_workers", 0) < 0:  # auto: from the rule's threads
+    train_cfg["loader_workers"] = max(0, sm.threads - 1)
 args = (
     sm.input.Y,
     paths,
     HeadConfig(**p.head),
-    TrainConfig(**p.train),
+    TrainConfig(**train_cfg),
     BackboneConfig(**p.backbone),
 )
 if p.gpus > 1:
