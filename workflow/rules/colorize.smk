@@ -41,7 +41,8 @@ rule colorize:
     threads: config["colorize"]["threads"]
     resources:
         gpu=config["colorize"]["gpus"],
-        mem_mb=8192,
+        # full-resolution float64 Y/UV planes of one batch (SUN images reach ~12 MP)
+        mem_mb=2048 + 400 * config["colorize"]["batch_size"],
     params:
         size=DATA["image_size"],
         batch_size=config["colorize"]["batch_size"],

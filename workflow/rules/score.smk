@@ -30,6 +30,9 @@ rule score:
     conda:
         "../../envs/data.yaml"
     threads: config["score"]["threads"]
+    resources:
+        # each process holds one image pair's 12 float64 QSSIM planes (~1.2 GB at 12 MP)
+        mem_mb=lambda wc, threads: 1024 + 1536 * threads,
     params:
         resolution=config["score"]["resolution"],
         model_size=DATA["image_size"],
