@@ -261,9 +261,8 @@ def test_ddp_gloo_two_processes_matches_one_process(tmp_path):
     np.testing.assert_allclose(np.array(la, float), np.array(lb, float), rtol=1e-4)
 
 
-def test_train_rule_script(tmp_path, run_script):
-    shards = make_shards(tmp_path / "s", 8)
-    run_script(
+def _run_train_script(run_script, tmp_path, shards, *, head, train_cfg, fallback, gpus, threads):
+    return run_script(
         "train",
         input={"Y": [str(s) for s in shards]},
         output={
@@ -272,46 +271,53 @@ def test_train_rule_script(tmp_path, run_script):
             "summary": tmp_path / "summary.json",
         },
         params=dict(
-            head=dict(
-                a_channels=8, a_kernel=3, b_channels=4, b_kernel=1, norm="batch", out_kernel=1
-            ),
-            train=dict(epochs=1, batch_size=4, log_every=1, progress=False, loader_workers=-1),
-            backbone=dict(weights="imagenet", download=False, allow_random_fallback=True),
+            head=head,
+            train=train_cfg,
+            backbone=dict(weights="imagenet", download=False, allow_random_fallback=fallback),
             checkpoint_dir=str(tmp_path / "ckpt"),
-            gpus=0,
+            gpus=gpus,
         ),
-        threads=2,
+        threads=threads,
         log=[tmp_path / "train.log"],
+    )
+
+
+def test_train_rule_script(tmp_path, run_script):
+    shards = make_shards(tmp_path / "s", 8)
+    head = dict(a_channels=8, a_kernel=3, b_channels=4, b_kernel=1, norm="batch", out_kernel=1)
+    train_cfg = dict(epochs=1, batch_size=4, log_every=1, progress=False, loader_workers=-1)
+    _run_train_script(
+        run_script,
+        tmp_path,
+        shards,
+        head=head,
+        train_cfg=train_cfg,
+        fallback=True,
+        gpus=0,
+        threads=2,
     )
     log = (tmp_path / "train.log").read_text()
     assert "RANDOM BACKBONE" in log
     assert "random (fallback" in (tmp_path / "metrics.tsv").read_text()
-    assert load_checkpoint(tmp_path / "model.pt")["head_config"]["a_channels"] == 8
+    ck = load_checkpoint(tmp_path / "model.pt")
+    assert ck["head_config"]["a_channels"] == 8
+    assert ck["config"]["train"]["loader_workers"] == 1  # -1: from the rule's 2 threads
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["steps"] == 2 and summary["n_images"] == 8 and summary["image_size"] == 16
-    ck = load_checkpoint(tmp_path / "model.pt")
-    assert ck["config"]["train"]["loader_workers"] == 1  # -1: from the rule's 2 threads
 
 
 def test_train_rule_script_fails_fast_without_weights(tmp_path, run_script, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     shards = make_shards(tmp_path / "s", 8)
     with pytest.raises(BackboneUnavailable, match="ImageNet VGG-16 weights are not available"):
-        run_script(
-            "train",
-            input={"Y": [str(s) for s in shards]},
-            output={
-                "model": tmp_path / "model.pt",
-                "metrics": tmp_path / "metrics.tsv",
-                "summary": tmp_path / "summary.json",
-            },
-            params=dict(
-                head={},
-                train=dict(epochs=1, batch_size=4, progress=False),
-                backbone=dict(weights="imagenet", download=False, allow_random_fallback=False),
-                checkpoint_dir=str(tmp_path / "ckpt"),
-                gpus=1,
-            ),
-            log=[tmp_path / "train.log"],
+        _run_train_script(
+            run_script,
+            tmp_path,
+            shards,
+            head={},
+            train_cfg=dict(epochs=1, batch_size=4, progress=False),
+            fallback=False,
+            gpus=1,
+            threads=1,
         )
     assert not (tmp_path / "ckpt").exists()

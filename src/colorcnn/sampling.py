@@ -126,28 +126,13 @@ def write_manifest(path: str | Path, entries: list[Entry], root: str | Path) -> 
     The first line is a comment ``# root: <dir>`` holding the dataset root as given (relative
     roots stay relative to the workflow's working directory, so manifests are portable).
     """
-    from .io import atomic_path
-
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        f.write(f"# root: {Path(root).as_posix()}\n")
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(MANIFEST_COLUMNS)
-        for e in entries:
-            w.writerow((e.path, e.cls, e.bytes))
+    write_table(path, root, MANIFEST_COLUMNS, ((e.path, e.cls, e.bytes) for e in entries))
 
 
 def read_manifest(path: str | Path) -> tuple[Path, list[Entry]]:
     """Read a manifest written by :func:`write_manifest`; returns ``(root, entries)``."""
-    with open(path, newline="") as f:
-        first = f.readline()
-        if not first.startswith("# root: "):
-            raise ValueError(f"{path} is not a manifest: first line must be '# root: <dir>'")
-        root = Path(first[len("# root: ") :].rstrip("\n"))
-        r = csv.reader(f, delimiter="\t")
-        header = tuple(next(r))
-        if header != MANIFEST_COLUMNS:
-            raise ValueError(f"{path}: header {header}, expected {MANIFEST_COLUMNS}")
-        return root, [Entry(p, c, int(b)) for p, c, b in r]
+    root, rows = read_table(path, MANIFEST_COLUMNS, what="manifest")
+    return root, [Entry(r["path"], r["class"], int(r["bytes"])) for r in rows]
 
 
 def sample_training_set(
@@ -302,7 +287,7 @@ def _original_size(path: Path) -> tuple[int, int]:
 
 
 def write_table(path: str | Path, root: str | Path, columns, rows) -> None:
-    """Write a TSV with a ``# root: <dir>`` first line (like the manifest), atomically."""
+    """Write a TSV whose first line is ``# root: <dir>`` (the root as given), atomically."""
     from .io import atomic_path
 
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
@@ -312,10 +297,14 @@ def write_table(path: str | Path, root: str | Path, columns, rows) -> None:
         w.writerows(rows)
 
 
-def read_table(path: str | Path) -> tuple[Path, list[dict]]:
-    """Read a table written by :func:`write_table`: ``(root, rows as dicts)``."""
+def read_table(path: str | Path, columns=None, what: str = "table") -> tuple[Path, list[dict]]:
+    """Read a table written by :func:`write_table`: ``(root, rows as dicts)``; with
+    ``columns``, the header must be exactly those."""
     with open(path, newline="") as f:
         first = f.readline()
         if not first.startswith("# root: "):
-            raise ValueError(f"{path}: first line must be '# root: <dir>'")
-        return Path(first[len("# root: ") :].rstrip("\n")), list(csv.DictReader(f, delimiter="\t"))
+            raise ValueError(f"{path} is not a {what}: first line must be '# root: <dir>'")
+        reader = csv.DictReader(f, delimiter="\t")
+        if columns is not None and tuple(reader.fieldnames or ()) != tuple(columns):
+            raise ValueError(f"{path}: header {reader.fieldnames}, expected {list(columns)}")
+        return Path(first[len("# root: ") :].rstrip("\n")), list(reader)
