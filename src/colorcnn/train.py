@@ -269,6 +269,12 @@ def train(
         **(config_record or {}),
     }
 
+    # On the device before the optimiser exists, so that resumed optimiser state lands there too.
+    mem = torch.channels_last if (cfg.channels_last and device.type == "cuda") else None
+    model = model.to(device, memory_format=mem) if mem else model.to(device)
+    if world > 1 and device.type == "cuda":
+        # batch statistics over the global batch, as one process would compute them
+        model.head = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model.head)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     per_unit = steps_per_epoch if cfg.lr_step_unit == "epoch" else 1
@@ -277,11 +283,11 @@ def train(
     )
     step = 0
     if ckpt_path.exists():
-        ck = load_checkpoint(ckpt_path)
+        ck = load_checkpoint(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
-        torch.set_rng_state(ck["rng"]["torch"])
+        torch.set_rng_state(ck["rng"]["torch"].cpu())
         step = ck["step"]
         log.info("resuming run %s from step %d (%s)", rid, step, ckpt_path)
     else:
@@ -294,8 +300,6 @@ def train(
         )
     log.info("backbone weights: %s; device %s; world size %d", model.backbone_desc, device, world)
 
-    mem = torch.channels_last if (cfg.channels_last and device.type == "cuda") else None
-    model = model.to(device, memory_format=mem) if mem else model.to(device)
     net = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(
