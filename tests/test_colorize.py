@@ -126,6 +126,15 @@ def test_cli_colorize(tmp_path, checkpoint, capsys):
     assert Image.open(tmp_path / "out" / "small.png").size == (53, 37)
 
 
+def test_cli_score(tmp_path, capsys):
+    from colorcnn.cli import main
+
+    Image.fromarray(natural_rgb(40, 60)).save(tmp_path / "a.png")
+    assert main(["score", str(tmp_path / "a.png"), str(tmp_path / "a.png")]) == 0
+    out = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
+    assert float(out["qssim"]) == 1.0 and out["psnr"] == "inf"
+
+
 def make_sun_tree(root: Path) -> Path:
     for cat in ("a/abbey", "b/bedroom", "a/apartment_building/outdoor"):
         for k in range(4):
