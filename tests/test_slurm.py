@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,13 +50,16 @@ def test_demo_runs_through_slurm_and_matches_a_local_run(tmp_path, slurm_cluster
     cfg.write_text(yaml.safe_dump(overrides))
     wd = copy_workflow(tmp_path / "slurm")
     cmd = [
-        os.sys.executable,
+        sys.executable,
         "-m",
         "snakemake",
         "--profile",
         "profiles/slurm",
         "--configfile",
         str(cfg),
+        # first status check after 5 s instead of 40: the test's jobs take seconds
+        "--slurm-init-seconds-before-status-checks",
+        "5",
     ]
     r = subprocess.run(cmd, cwd=wd, env=slurm_cluster, capture_output=True, text=True, timeout=1800)
     out = r.stdout + r.stderr
