@@ -81,10 +81,9 @@ class Colorizer:
 
     @classmethod
     def from_checkpoint(cls, path, device="auto", size: int | None = None) -> Colorizer:
-        from .train import load_checkpoint, model_from_checkpoint
+        from .train import load_checkpoint, model_from_checkpoint, select_device
 
-        dev = "cuda" if device == "auto" and torch.cuda.is_available() else device
-        dev = "cpu" if dev == "auto" else dev
+        dev = select_device(device)
         ck = load_checkpoint(path)
         trained = ck["config"].get("image_size")
         image_size = size or trained

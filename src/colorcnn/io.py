@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -41,6 +42,7 @@ def setup_logging(logfile: str | Path | None = None, level: int = logging.INFO) 
     )
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """``git describe --always --dirty`` of the checkout, else the package version."""
     import subprocess

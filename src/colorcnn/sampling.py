@@ -223,6 +223,7 @@ def sample_test_set(
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from .color import chroma_magnitude, rgb_to_y_uv_uint8
     from .images import DecodeLimits, ImageRejected, load_rgb
 
     if n_per_category < 1:
@@ -236,8 +237,6 @@ def sample_test_set(
         try:
             im = load_rgb(root / rel, limits, draft_size=(64, 64))
             size = _original_size(root / rel)
-            from .color import chroma_magnitude, rgb_to_y_uv_uint8
-
             chroma = chroma_magnitude(rgb_to_y_uv_uint8(np.asarray(im.convert("RGB")))[1])
             if chroma < min_chroma:
                 reason = "grayscale" if chroma == 0 else "near_grayscale"

@@ -142,8 +142,8 @@ def prepare_shard(
         with ThreadPoolExecutor(max(1, threads)) as pool:
             results = list(pool.map(work, range(n), chunksize=16))
         kept = [i for i, r in enumerate(results) if r is None]
-        _write_compacted(y_all, kept, out["Y"])
-        _write_compacted(uv_all, kept, out["UV"])
+        _finish(y_all, tmp_y, kept, out["Y"])
+        _finish(uv_all, tmp_uv, kept, out["UV"])
     finally:
         for t in (tmp_y, tmp_uv):
             t.unlink(missing_ok=True)
@@ -162,7 +162,13 @@ def prepare_shard(
     return {"kept": len(kept), "rejected": len(rejected)}
 
 
-def _write_compacted(full: np.ndarray, kept: list[int], dest) -> None:
+def _finish(full: np.ndarray, full_path: Path, kept: list[int], dest) -> None:
+    """Move the full array into place when every row was kept (the usual case: no copy);
+    otherwise write only the kept rows."""
+    if len(kept) == len(full):
+        full.flush()
+        os.replace(full_path, dest)
+        return
     with atomic_path(dest) as tmp:
         arr = open_memmap(tmp, mode="w+", dtype=full.dtype, shape=(len(kept), *full.shape[1:]))
         # Copy in blocks so memory stays bounded for 4096-image shards.
