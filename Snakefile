@@ -1,6 +1,6 @@
 # Varga & Szirányi, "Fully automatic image colorization based on Convolutional Neural
-# Network" (ICPR 2016), reimplemented end to end. This file is the table of contents;
-# each stage lives in workflow/rules/, the substance in src/colorcnn/.
+# Network" (ICPR 2016), reimplemented end to end. This file is the table of contents; each
+# stage lives in workflow/rules/, the substance in src/colorcnn/.
 
 from snakemake.utils import min_version, validate
 
@@ -10,7 +10,7 @@ min_version("8.0")
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(config, "workflow/schemas/config.schema.yaml", set_default=False)
 
 
 report: "workflow/report/workflow.rst"

@@ -1,4 +1,5 @@
-"""Shared fixtures: a stand-in ``snakemake`` object to run rule scripts, and image makers."""
+"""Shared fixtures: a stand-in ``snakemake`` object to run rule scripts, the workflow's
+configuration, and dataset trees in the real layouts."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import runpy
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
 sys.path.insert(0, str(ROOT / "src"))
+
+from colorcnn.synthetic import save_jpeg  # noqa: E402
 
 
 class _NamedList(list):
@@ -68,8 +70,11 @@ def run_script():
     """Run ``workflow/scripts/<name>.py`` with a stand-in ``snakemake`` object."""
 
     def run(name: str, **kwargs):
+        import torch
+
         sm = StandInSnakemake(**kwargs)
         sys.path.insert(0, str(SCRIPTS))
+        threads = torch.get_num_threads()  # scripts set the rule's threads: restore them
         try:
             return runpy.run_path(
                 str(SCRIPTS / f"{name}.py"), init_globals={"snakemake": sm}, run_name="__main__"
@@ -81,30 +86,9 @@ def run_script():
                 logging.getLogger().removeHandler(h)
                 h.close()
             sys.excepthook = sys.__excepthook__
+            torch.set_num_threads(threads)
 
     return run
-
-
-def natural_rgb(h: int, w: int, seed: int = 0) -> np.ndarray:
-    """A smooth, colourful uint8 RGB test image (gradients plus blobs plus mild noise)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-    img = np.stack(
-        [
-            0.5 + 0.4 * np.sin(6 * xx + rng.uniform(0, 6)),
-            0.5 + 0.4 * np.cos(5 * yy + rng.uniform(0, 6)),
-            0.5 + 0.4 * np.sin(4 * (xx + yy) + rng.uniform(0, 6)),
-        ],
-        axis=-1,
-    )
-    img += rng.normal(0, 0.02, img.shape)
-    return np.clip(img * 255, 0, 255).astype(np.uint8)
-
-
-def save_jpeg(path: Path, h: int = 120, w: int = 160, seed: int = 0, **kw) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(natural_rgb(h, w, seed)).save(path, format="JPEG", quality=90, **kw)
-    return path
 
 
 def make_ilsvrc_tree(root: Path, n_classes: int, per_class, *, real_images: bool = True) -> Path:
@@ -121,3 +105,16 @@ def make_ilsvrc_tree(root: Path, n_classes: int, per_class, *, real_images: bool
             else:
                 p.touch()
     return root
+
+
+def workflow_config(*overrides) -> dict:
+    """config.yaml with ``overrides`` (dicts or YAML files) merged in as Snakemake merges
+    configfiles (recursively)."""
+    from snakemake.utils import update_config
+
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for over in overrides:
+        if not isinstance(over, dict):
+            over = yaml.safe_load(Path(over).read_text())
+        update_config(cfg, over)
+    return cfg

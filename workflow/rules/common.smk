@@ -1,137 +1,144 @@
-# Helpers shared by the rules: paths, derived counts and cross-key config checks.
+# Shared by the rules: the validated settings, paths, the study's runs, input functions and
+# resources. Config is read one way: through S, the typed settings built below.
 
 import sys
+from dataclasses import asdict
+from math import ceil
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from colorcnn.shards import shard_count  # noqa: E402
+from colorcnn.backbone import plan_backbone  # noqa: E402
+from colorcnn.config import parse_config  # noqa: E402
+from colorcnn.layout import SHARD_KINDS, SHARD_NAME, shard_id  # noqa: E402
 
-DATA = config["data"]
-DEMO_DIR = "results/demo"
+# --- settings (every value checked here, before any job runs) -------------------------------
 
-
-def check_config():
-    """Checks the schema cannot express; fail before any job runs, naming the key."""
-    for section in ("data", "test"):
-        c = config[section]
-        if c["source"] != "demo" and not c["root"]:
-            raise ValueError(
-                f"config {section}.root is empty but {section}.source is {c['source']!r}: "
-                f"set {section}.root to the dataset folder (or use {section}.source: demo)"
-            )
-    if MODEL_Q_CHANNELS() != 144:
-        print(
-            f"NOTE: model.a_channels + model.b_channels = {MODEL_Q_CHANNELS()}, "
-            "not the paper's 144",
-            file=sys.stderr,
-        )
+S = parse_config(config)
+BACKBONE = plan_backbone(
+    S.backbone_weights, download=S.download_weights, data_source=S.data.source
+)
+RES, LOGS, BENCH, REPORTS = (
+    S.paths.results,
+    S.paths.logs,
+    S.paths.benchmarks,
+    S.paths.reports,
+)
+RUN_DIR = f"{RES}/{{variant}}/seed{{seed}}"
+VARIANTS = list(dict.fromkeys(r.variant for r in S.runs))
+SEEDS = sorted({r.seed for r in S.runs})
 
 
-def MODEL_Q_CHANNELS():
-    return config["model"]["a_channels"] + config["model"]["b_channels"]
+wildcard_constraints:
+    variant="|".join(VARIANTS),
+    seed=r"\d+",
+    shard=r"\d{5}",
 
 
-check_config()
+# --- paths ------------------------------------------------------------------------------------
 
 
-def training_root(wildcards, input):
-    """Dataset root: the demo tree (an input of the rule) or the configured data.root."""
-    return input.demo if DATA["source"] == "demo" else DATA["root"]
-
-
-def sample_source():
-    return "ilsvrc" if DATA["source"] == "demo" else DATA["source"]
-
-
-def demo_input(name):
-    """The demo rule's output when the demo is the source, otherwise nothing."""
-    return rules.demo.output[name] if DATA["source"] == "demo" else []
-
-
-N_SHARDS = shard_count(DATA["n_images"], DATA["shard_size"])
-SHARD_IDS = [f"{k:05d}" for k in range(N_SHARDS)]
+def shard_path(kind, shard="{shard}"):
+    """A shard's file of one kind (Y, UV, index, rejected); by default with a wildcard."""
+    return f"{RES}/data/shards/{SHARD_NAME.format(shard=shard, kind=SHARD_KINDS[kind])}"
 
 
 def shard_files(kind):
-    return expand(
-        "results/data/shards/shard-{shard}.{kind}", shard=SHARD_IDS, kind=kind
-    )
+    """Every shard's file of one kind, in shard order."""
+    return [shard_path(kind, shard_id(k)) for k in range(S.data.n_shards)]
 
 
-TEST = config["test"]
-
-
-def test_root(wildcards, input):
-    """SUN397 root: the demo tree (an input of the rule) or the configured test.root."""
-    return input.demo if TEST["source"] == "demo" else TEST["root"]
-
-
-def test_demo_input():
-    return rules.demo.output.sun if TEST["source"] == "demo" else []
-
-
-def all_targets():
+def run_files(pattern):
+    """``pattern`` (relative to a run's folder) for every variant and seed of the study."""
     return [
-        "results/data/rejected.tsv",
-        "results/train/model.pt",
-        "results/score/summary.tsv",
-        *REPORT_FILES,
+        f"{RUN_DIR}/{pattern}".format(variant=r.variant, seed=r.seed) for r in S.runs
     ]
 
 
-MODEL = config["model"]
-TRAIN = config["train"]
-HEAD_KEYS = ("a_channels", "a_kernel", "b_channels", "b_kernel", "norm", "out_kernel")
-# train.* keys that are job settings, not TrainConfig fields
-TRAIN_JOB_KEYS = ("threads", "gpus", "runtime_min")
+def run_of(wildcards):
+    return S.run(wildcards.variant, wildcards.seed)
 
 
-def head_params():
-    return {k: MODEL[k] for k in HEAD_KEYS}
+def demo_tree(name):
+    """The demo rule's output when the demo is a source, otherwise nothing."""
+    used = S.data.source == "demo" if name == "ilsvrc" else S.test.source == "demo"
+    return rules.demo.output[name] if used else []
 
 
-def train_params():
-    return {k: v for k, v in TRAIN.items() if k not in TRAIN_JOB_KEYS}
+def training_root(wildcards, input):
+    return input.demo if S.data.source == "demo" else S.data.root
 
 
-def backbone_params():
-    return {
-        "weights": MODEL["backbone_weights"],
-        "download": MODEL["download_weights"],
-        "allow_random_fallback": MODEL["allow_random_fallback"],
-    }
+def test_root(wildcards, input):
+    return input.demo if S.test.source == "demo" else S.test.root
+
+
+def backbone_source():
+    """The weights file the backbone rule reads, as an input (a new file retrains)."""
+    return [BACKBONE.source] if BACKBONE.source and not BACKBONE.download else []
+
+
+# --- resources ----------------------------------------------------------------------------------
+
+
+def minutes(n_items, seconds_each, threads=1, floor=10):
+    """A wall-time request: ``floor`` minutes plus three times the expected work."""
+    return floor + ceil(3 * n_items * seconds_each / max(1, threads) / 60)
+
+
+def n_test_images():
+    """An upper bound of the test set (SUN397 has 397 categories) for time estimates."""
+    categories = 397 if S.test.source == "sun397" else 8
+    return S.test.n_per_category * categories
 
 
 def train_mem_mb(wildcards, threads):
-    """Host memory: T (451 channels, fp32) and its gradients for one batch on the CPU path."""
-    s = DATA["image_size"]
-    per_image = s * s * 451 * 4 * 4
-    return 4096 + (TRAIN["batch_size"] * per_image) // 2**20
+    """Host memory: T and its gradients for one batch on the CPU path, and loader workers."""
+    run = run_of(wildcards)
+    s = S.data.prepare.image_size
+    per_image = s * s * run.head.t_channels * 4 * 4
+    return 4096 + (run.train.batch_size * per_image) // 2**20 + 512 * threads
 
 
-REPORT_FILES = [
-    "reports/figures/training_curves.png",
-    "reports/figures/qssim_distribution.png",
-    "reports/figures/category_qssim.png",
-    "reports/figures/qssim_vs_colourfulness.png",
-    "reports/figures/examples.png",
-    "reports/results.md",
-    "reports/results.tsv",
+# --- targets --------------------------------------------------------------------------------
+
+REPORT_FIGURES = (
+    "training_curves",
+    "qssim_distribution",
+    "paired_deltas",
+    "model_vs_gray",
+    "seed_spread",
+    "category_qssim",
+    "qssim_vs_colourfulness",
+    "examples",
+)
+
+
+def figure(name, category):
+    """A figure of the report, with its caption, category and label."""
+    return report(
+        f"{REPORTS}/figures/{name}.png",
+        caption=f"../report/{name}.rst",
+        category=category,
+        labels={"figure": name.replace("_", " ")},
+    )
+
+
+REPORT_FILES = [f"{REPORTS}/figures/{f}.png" for f in REPORT_FIGURES] + [
+    f"{REPORTS}/results.{ext}" for ext in ("md", "tsv", "html")
 ]
 
 
-def report_settings():
-    """Settings recorded beside the results table (what a reader needs to interpret it)."""
+def all_targets():
+    return [f"{RES}/data/rejected.tsv", f"{RES}/study/claims.tsv", *REPORT_FILES]
+
+
+def report_workflow_settings():
+    """Workflow settings shown beside the results (the runs' summaries give the rest)."""
+    demo = f" ({S.demo['dataset']})"
     return {
-        "training source": DATA["source"],
-        "images requested": DATA["n_images"],
-        "test source": TEST["source"],
-        "test images per category": TEST["n_per_category"],
-        "score resolution": config["score"]["resolution"],
-        "Q split (a + b)": f"{MODEL['a_channels']} ({MODEL['a_kernel']}x{MODEL['a_kernel']}) + "
-        f"{MODEL['b_channels']} ({MODEL['b_kernel']}x{MODEL['b_kernel']})",
-        "loss": TRAIN["loss"],
-        "lr / momentum / weight decay": f"{TRAIN['lr']} / {TRAIN['momentum']} / "
-        f"{TRAIN['weight_decay']}",
+        "training source": S.data.source + (demo if S.data.source == "demo" else ""),
+        "test source": S.test.source + (demo if S.test.source == "demo" else ""),
+        "test images per category": S.test.n_per_category,
+        "score resolution": S.score.resolution,
     }

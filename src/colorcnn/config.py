@@ -1,0 +1,427 @@
+"""Typed settings of every stage, validated in one place.
+
+The workflow reads ``config.yaml`` (plus any ``--configfile``), checks its structure with the
+JSON schema, and then builds :class:`Settings` with :func:`parse_config` while the DAG is built:
+every bad value fails there, before any job runs, naming the key and what to do. Rule scripts
+receive plain dicts through ``params:`` and rebuild the same dataclasses, so the library, the
+CLI and the tests validate with the same code.
+
+Defaults of the dataclasses are the paper-scale configuration (``config.yaml`` overridden by
+``config/paper.yaml``); ``tests/test_config.py`` keeps the two equal. This module imports only
+the standard library, so building the DAG stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+#: Layers whose outputs make up the hypercolumn T, in order, with their channel counts.
+TAP_CHANNELS = {"input": 3, "conv1_2": 64, "conv2_2": 128, "conv3_3": 256}
+#: Names that per-variant result folders (``results/<variant>/``) must not take.
+RESERVED_NAMES = {"data", "test", "demo", "backbone", "baselines", "study", "logs", "reports"}
+LOSSES = ("bce", "mse")
+RESAMPLE_FILTERS = ("bilinear", "bicubic", "lanczos")
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot work; the message names the key."""
+
+
+def _require(ok: bool, key: str, value, expected: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} must be {expected}, got {value!r}")
+
+
+def _one_of(key: str, value, allowed) -> None:
+    _require(value in allowed, key, value, f"one of {list(allowed)}")
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Size limits applied to every decoded file (its own size, after EXIF rotation)."""
+
+    min_side: int = 64
+    max_pixels: int = 178_956_970
+
+    def __post_init__(self):
+        _require(self.min_side >= 1, "data.min_side", self.min_side, "a positive integer")
+        _require(self.max_pixels >= 1, "data.max_pixels", self.max_pixels, "a positive integer")
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """How a training image becomes Y and UV arrays.
+
+    ``resize``: ``crop`` (shorter side to ``image_size``, centre square) or ``stretch``.
+    ``min_chroma``: mean distance of UV from 128 (8-bit levels, after resizing) below which an
+    image is rejected as near-grayscale. ``reduced_decode``: let the JPEG decoder skip detail
+    that the resize discards.
+    """
+
+    image_size: int = 224
+    resize: str = "crop"
+    resample: str = "bilinear"
+    min_side: int = 64
+    max_pixels: int = 178_956_970
+    min_chroma: float = 2.0
+    reduced_decode: bool = True
+
+    def __post_init__(self):
+        s = self.image_size
+        _require(s >= 16 and s % 4 == 0, "data.image_size", s, "a multiple of 4, at least 16")
+        _one_of("data.resize", self.resize, ("crop", "stretch"))
+        _one_of("data.resample", self.resample, RESAMPLE_FILTERS)
+        _require(self.min_chroma >= 0, "data.min_chroma", self.min_chroma, ">= 0")
+        self.limits  # noqa: B018 - validates min_side and max_pixels
+
+    @property
+    def limits(self) -> DecodeLimits:
+        return DecodeLimits(self.min_side, self.max_pixels)
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    source: str
+    root: str
+    n_images: int
+    n_val_images: int
+    allow_fewer: bool
+    seed: int
+    shard_size: int
+    threads: int
+    prepare: PrepareOptions
+
+    @property
+    def n_sampled(self) -> int:
+        """Manifest rows: the training images, then the held-out validation images."""
+        return self.n_images + self.n_val_images
+
+    @property
+    def n_shards(self) -> int:
+        return max(1, math.ceil(self.n_sampled / self.shard_size))
+
+
+# --- model and training ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """What T is made of, and stage 2 (the trained part); ``a_channels + b_channels`` is Q's
+    width (the paper: 144)."""
+
+    taps: tuple[str, ...] = tuple(TAP_CHANNELS)
+    a_channels: int = 128
+    a_kernel: int = 3
+    b_channels: int = 16
+    b_kernel: int = 1
+    norm: str = "batch"
+    out_kernel: int = 1
+
+    def __post_init__(self):
+        taps = tuple(self.taps)
+        _require(
+            bool(taps) and len(set(taps)) == len(taps) and set(taps) <= set(TAP_CHANNELS),
+            "model.taps",
+            list(taps),
+            f"a non-empty list of distinct names from {list(TAP_CHANNELS)}",
+        )
+        object.__setattr__(self, "taps", tuple(t for t in TAP_CHANNELS if t in taps))
+        for name in ("a_channels", "b_channels"):
+            v = getattr(self, name)
+            _require(v >= 1, f"model.{name}", v, ">= 1")
+        for name in ("a_kernel", "b_kernel", "out_kernel"):
+            k = getattr(self, name)
+            _require(k >= 1 and k % 2 == 1, f"model.{name}", k, "an odd kernel size >= 1")
+        _one_of("model.norm", self.norm, ("batch", "none"))
+
+    @property
+    def t_channels(self) -> int:
+        return sum(TAP_CHANNELS[t] for t in self.taps)
+
+    @property
+    def q_channels(self) -> int:
+        return self.a_channels + self.b_channels
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings. Paper values: lr 8e-2, weight decay 8e-7, ×0.5 every 300 epochs.
+
+    ``batch_size`` is the global batch (split evenly over DDP processes). ``lr_step_unit``
+    says whether ``lr_step`` counts epochs (the paper's wording) or optimiser steps (Caffe's
+    ``stepsize``). Fields up to ``seed`` determine the trajectory (they key the run id); the
+    others may change on resume (more ``epochs`` extend a finished run).
+    """
+
+    batch_size: int = 32
+    lr: float = 8e-2
+    momentum: float = 0.9
+    weight_decay: float = 8e-7
+    lr_step: int = 300
+    lr_step_unit: str = "epoch"
+    lr_gamma: float = 0.5
+    loss: str = "bce"
+    seed: int = 2016
+    # --- not part of the trajectory ---
+    epochs: int = 5
+    checkpoint_every: int = 2000
+    log_every: int = 50
+    val_every: int = 2000
+    loader_workers: int = -1
+    device: str = "auto"
+    bf16: bool = True
+    channels_last: bool = True
+    progress: bool = True
+
+    def __post_init__(self):
+        positive = ("batch_size", "lr_step", "epochs", "checkpoint_every", "log_every")
+        for name in positive:
+            v = getattr(self, name)
+            _require(v >= 1, f"train.{name}", v, "an integer >= 1")
+        _require(self.lr > 0, "train.lr", self.lr, "> 0")
+        _require(0 <= self.momentum < 1, "train.momentum", self.momentum, "in [0, 1)")
+        _require(self.weight_decay >= 0, "train.weight_decay", self.weight_decay, ">= 0")
+        _require(0 < self.lr_gamma <= 1, "train.lr_gamma", self.lr_gamma, "in (0, 1]")
+        _require(self.val_every >= 0, "train.val_every", self.val_every, ">= 0 (0: off)")
+        _require(self.loader_workers >= -1, "train.loader_workers", self.loader_workers, ">= -1")
+        _one_of("train.lr_step_unit", self.lr_step_unit, ("epoch", "step"))
+        _one_of("train.loss", self.loss, LOSSES)
+        _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
+
+    def trajectory(self) -> dict:
+        d = asdict(self)
+        keep = list(d)[: list(d).index("seed") + 1]
+        return {k: d[k] for k in keep}
+
+
+@dataclass(frozen=True)
+class JobResources:
+    """What a training job asks the scheduler for."""
+
+    threads: int = 10
+    gpus: int = 1
+    runtime_min: int = 1440
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of the study: a variant of the model and training, and a seed."""
+
+    variant: str
+    seed: int
+    head: HeadConfig
+    train: TrainConfig
+    resources: JobResources
+    claim: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.variant}/seed{self.seed}"
+
+
+# --- test, colorize, score, paths -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestSettings:
+    source: str
+    root: str
+    list_file: str
+    n_per_category: int
+    seed: int
+    min_chroma: float
+    threads: int
+
+
+@dataclass(frozen=True)
+class ColorizeSettings:
+    batch_size: int
+    alpha: str
+    png_compression: int
+    gpus: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    resolution: str
+    n_boot: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class Paths:
+    results: str
+    logs: str
+    benchmarks: str
+    reports: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: Paths
+    data: DataSettings
+    demo: dict
+    backbone_weights: str
+    download_weights: bool
+    runs: tuple[Run, ...]
+    reference: str
+    test: TestSettings
+    colorize: ColorizeSettings
+    score: ScoreSettings
+    variants: dict = field(default_factory=dict)
+
+    def run(self, variant: str, seed: int | str) -> Run:
+        for r in self.runs:
+            if r.variant == variant and r.seed == int(seed):
+                return r
+        raise KeyError(f"no run {variant}/seed{seed} in the study")
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+JOB_KEYS = tuple(f.name for f in fields(JobResources))
+HEAD_KEYS = tuple(f.name for f in fields(HeadConfig))
+#: train.* config keys that are TrainConfig fields (the seed comes from study.seeds).
+TRAIN_KEYS = tuple(
+    f.name for f in fields(TrainConfig) if f.name not in ("seed", "device", "progress")
+)
+
+
+def parse_config(config: dict, *, check_files: bool = True) -> Settings:
+    """Validate a workflow configuration (already structure-checked by the schema).
+
+    With ``check_files``, dataset folders and list files must exist. Raises
+    :class:`ConfigError` naming the key.
+    """
+    d, t = config["data"], config["test"]
+    prepare = PrepareOptions(
+        **{k: d[k] for k in (f.name for f in fields(PrepareOptions))},
+    )
+    data = DataSettings(
+        **{k: d[k] for k in ("source", "root", "n_images", "n_val_images", "allow_fewer")},
+        seed=d["seed"],
+        shard_size=d["shard_size"],
+        threads=d["threads"],
+        prepare=prepare,
+    )
+    _one_of("data.source", data.source, ("demo", "ilsvrc", "folder"))
+    _require(data.n_images >= 1, "data.n_images", data.n_images, ">= 1")
+    _require(data.n_val_images >= 0, "data.n_val_images", data.n_val_images, ">= 0")
+    _require(data.shard_size >= 1, "data.shard_size", data.shard_size, ">= 1")
+    _one_of("demo.dataset", config["demo"]["dataset"], ("photos", "learnable"))
+    test = TestSettings(**t)
+    _one_of("test.source", test.source, ("demo", "sun397"))
+    _require(test.n_per_category >= 1, "test.n_per_category", test.n_per_category, ">= 1")
+    c = ColorizeSettings(**config["colorize"])
+    _one_of("colorize.alpha", c.alpha, ("drop", "keep"))
+    _require(0 <= c.png_compression <= 9, "colorize.png_compression", c.png_compression, "0-9")
+    score = ScoreSettings(**config["score"])
+    _one_of("score.resolution", score.resolution, ("original", "model"))
+    _require(score.n_boot >= 100, "score.n_boot", score.n_boot, ">= 100")
+    runs, reference = _parse_study(config, data)
+    paths = Paths(**config["paths"])
+    for key, value in asdict(paths).items():
+        _require(bool(value), f"paths.{key}", value, "a folder")
+    if check_files:
+        _check_files(data, test)
+    return Settings(
+        paths=paths,
+        data=data,
+        demo=dict(config["demo"]),
+        backbone_weights=config["model"]["backbone_weights"],
+        download_weights=config["model"]["download_weights"],
+        runs=runs,
+        reference=reference,
+        test=test,
+        colorize=c,
+        score=score,
+        variants={v: config["study"]["variants"][v] or {} for v in config["study"]["variants"]},
+    )
+
+
+def _parse_study(config: dict, data: DataSettings) -> tuple[tuple[Run, ...], str]:
+    study = config["study"]
+    seeds = study["seeds"]
+    _require(
+        bool(seeds) and len(set(seeds)) == len(seeds) and min(seeds) >= 0,
+        "study.seeds",
+        seeds,
+        "a non-empty list of distinct integers >= 0",
+    )
+    variants = study["variants"]
+    _require(bool(variants), "study.variants", variants, "at least one variant")
+    _require(
+        study["reference"] in variants, "study.reference", study["reference"], "a variant name"
+    )
+    runs = []
+    for name, over in variants.items():
+        over = over or {}
+        _require(
+            re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name) is not None
+            and name not in RESERVED_NAMES,
+            f"study.variants.{name}",
+            name,
+            f"a name of letters, digits, '_' or '-' and not one of {sorted(RESERVED_NAMES)}",
+        )
+        unknown = set(over) - {"model", "train", "claim"}
+        _require(not unknown, f"study.variants.{name}", sorted(unknown), "model, train or claim")
+        model = _merged(config["model"], over.get("model"), f"study.variants.{name}.model")
+        train = _merged(config["train"], over.get("train"), f"study.variants.{name}.train")
+        head = HeadConfig(**{k: model[k] for k in HEAD_KEYS})
+        resources = JobResources(**{k: train[k] for k in JOB_KEYS})
+        _require(resources.gpus >= 0, "train.gpus", resources.gpus, ">= 0")
+        for seed in seeds:
+            cfg = TrainConfig(**{k: train[k] for k in TRAIN_KEYS}, seed=seed)
+            _check_run(cfg, resources, data, name)
+            runs.append(Run(name, seed, head, cfg, resources, str(over.get("claim", ""))))
+    return tuple(runs), study["reference"]
+
+
+def _merged(base: dict, over: dict | None, key: str) -> dict:
+    unknown = set(over or {}) - set(base)
+    _require(not unknown, key, sorted(unknown), f"keys of {key.rsplit('.', 1)[-1]}")
+    return {**base, **(over or {})}
+
+
+def _check_run(cfg: TrainConfig, res: JobResources, data: DataSettings, variant: str) -> None:
+    where = f"train.batch_size (variant {variant})"
+    _require(
+        cfg.batch_size <= data.n_images,
+        where,
+        cfg.batch_size,
+        f"at most data.n_images ({data.n_images}): a step needs a whole batch",
+    )
+    if res.gpus > 1:
+        _require(cfg.batch_size % res.gpus == 0, where, cfg.batch_size, "divisible by train.gpus")
+    if cfg.val_every and not data.n_val_images:
+        raise ConfigError(
+            f"train.val_every is {cfg.val_every} but data.n_val_images is 0: hold out some "
+            "images for the validation curve, or set train.val_every: 0"
+        )
+
+
+def _check_files(data: DataSettings, test: TestSettings) -> None:
+    if data.source != "demo":
+        _existing_dir("data.root", data.root, f"the {data.source} dataset folder")
+    if test.source != "demo":
+        _existing_dir("test.root", test.root, "the SUN397 folder (a/abbey/...)")
+        if test.list_file and not Path(test.list_file).is_file():
+            raise ConfigError(
+                f"test.list_file {test.list_file!r} does not exist: give an official partition "
+                "file (e.g. Partitions/Testing_01.txt) or leave it empty for every image"
+            )
+
+
+def _existing_dir(key: str, value: str, what: str) -> None:
+    if not value:
+        raise ConfigError(f"{key} is empty: set it to {what}")
+    if not Path(value).is_dir():
+        problem = "is not a folder" if Path(value).exists() else "does not exist"
+        raise ConfigError(f"{key} {value!r} {problem}: set it to {what}")

@@ -1,0 +1,144 @@
+"""Settings: one source of defaults, every value validated in one place, messages name keys."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+import yaml
+from conftest import ROOT, workflow_config
+
+from colorcnn.config import (
+    ConfigError,
+    DecodeLimits,
+    HeadConfig,
+    JobResources,
+    PrepareOptions,
+    TrainConfig,
+    parse_config,
+)
+
+SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def test_config_yaml_documents_exactly_the_schema_keys():
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    assert set(cfg) == set(SCHEMA["properties"])
+    for section, spec in SCHEMA["properties"].items():
+        assert set(cfg[section]) == set(spec["properties"]), section
+        assert set(spec["required"]) == set(cfg[section]), section
+
+
+def test_schema_has_no_defaults_and_parses_descriptions():
+    text = (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text()
+    assert "default:" not in text  # config.yaml is the one source of workflow values
+    for spec in SCHEMA["properties"].values():
+        for key, prop in spec["properties"].items():
+            assert isinstance(prop.get("description"), str) and prop["description"], key
+
+
+def test_library_defaults_are_the_paper_configuration():
+    """The dataclasses' defaults equal config.yaml overridden by config/paper.yaml."""
+    paper = workflow_config(ROOT / "config" / "paper.yaml")
+    sections = {
+        PrepareOptions: paper["data"],
+        DecodeLimits: paper["data"],
+        HeadConfig: paper["model"],
+        TrainConfig: paper["train"],
+        JobResources: paper["train"],
+    }
+    for cls, values in sections.items():
+        for f in fields(cls):
+            if f.name in values:
+                default = f.default if f.default is not f.default_factory else None
+                expected = values[f.name]
+                if f.name == "taps":
+                    expected = tuple(expected)
+                assert default == expected, f"{cls.__name__}.{f.name}: {default} vs {expected}"
+    assert TrainConfig().seed == paper["study"]["seeds"][0]
+
+
+def test_shipped_configs_parse():
+    for extra in ("paper.yaml", "demo-study.yaml", "demo-learnable.yaml"):
+        s = parse_config(workflow_config(ROOT / "config" / extra), check_files=False)
+        assert s.runs and s.reference in {r.variant for r in s.runs}
+    s = parse_config(workflow_config(ROOT / "config" / "paper.yaml"), check_files=False)
+    assert {r.variant for r in s.runs} == {
+        "paper",
+        "mse",
+        "no_hypercolumn",
+        "q_split_3x3",
+        "q_split_even",
+    }
+    assert len(s.runs) == 10 and s.data.n_shards == 124
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"data": {"image_size": 30}}, "data.image_size must be a multiple of 4"),
+        ({"data": {"resize": "pad"}}, "data.resize must be one of"),
+        ({"data": {"n_images": 0}}, "data.n_images must be >= 1"),
+        ({"model": {"a_kernel": 2}}, "model.a_kernel must be an odd kernel size"),
+        ({"model": {"taps": ["conv4_3"]}}, "model.taps must be a non-empty list"),
+        ({"train": {"lr": 0}}, "train.lr must be > 0"),
+        ({"train": {"batch_size": 400}}, r"train.batch_size \(variant paper\) must be at most"),
+        ({"train": {"val_every": 5}, "data": {"n_val_images": 0}}, "data.n_val_images is 0"),
+        ({"study": {"seeds": []}}, "study.seeds must be a non-empty list"),
+        ({"study": {"reference": "nope"}}, "study.reference must be a variant name"),
+        ({"study": {"variants": {"data": {}}}}, "study.variants.data must be a name"),
+        ({"study": {"variants": {"x": {"train": {"lrr": 1}}}}}, r"study.variants.x.train"),
+        ({"colorize": {"png_compression": 10}}, "colorize.png_compression must be 0-9"),
+    ],
+)
+def test_bad_values_fail_naming_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(workflow_config(override), check_files=False)
+
+
+def test_missing_folders_and_files_fail_before_any_job(tmp_path):
+    cases = [
+        ({"data": {"source": "ilsvrc", "root": ""}}, "data.root is empty"),
+        ({"data": {"source": "ilsvrc", "root": str(tmp_path / "nope")}}, "does not exist"),
+        ({"data": {"source": "folder", "root": str(tmp_path / "f.txt")}}, "is not a folder"),
+        ({"test": {"source": "sun397", "root": str(tmp_path)}, "data": {}}, None),
+        (
+            {"test": {"source": "sun397", "root": str(tmp_path), "list_file": "x.txt"}},
+            "test.list_file 'x.txt' does not exist",
+        ),
+    ]
+    (tmp_path / "f.txt").write_text("")
+    for override, message in cases:
+        cfg = workflow_config(override)
+        if message is None:
+            parse_config(cfg)
+        else:
+            with pytest.raises(ConfigError, match=message):
+                parse_config(cfg)
+
+
+def test_variants_override_the_model_and_training():
+    cfg = workflow_config(
+        {
+            "study": {
+                "seeds": [1, 2],
+                "variants": {
+                    "mse": {"train": {"loss": "mse"}},
+                    "narrow": {"model": {"taps": ["conv3_3"], "a_channels": 8}},
+                },
+            }
+        }
+    )
+    s = parse_config(cfg, check_files=False)
+    assert [(r.variant, r.seed) for r in s.runs] == [
+        ("paper", 1),
+        ("paper", 2),
+        ("mse", 1),
+        ("mse", 2),
+        ("narrow", 1),
+        ("narrow", 2),
+    ]
+    assert s.run("mse", 2).train.loss == "mse" and s.run("paper", 1).train.loss == "bce"
+    narrow = s.run("narrow", "1").head
+    assert narrow.taps == ("conv3_3",) and narrow.t_channels == 256 and narrow.a_channels == 8
+    assert s.run("paper", 1).head.t_channels == 451
