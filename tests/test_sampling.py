@@ -1,6 +1,7 @@
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
 from conftest import make_ilsvrc_tree
 
@@ -67,6 +68,21 @@ def test_ilsvrc_tree_and_manifest_round_trip(tmp_path):
     assert read_manifest(tmp_path / "m.tsv") == (data_root, entries)
 
 
+def test_odd_trees_neither_crash_nor_hide_files(tmp_path):
+    """A dangling link is listed (prepare rejects it as missing); a linked class folder is
+    followed; a link cycle ends."""
+    root = make_ilsvrc_tree(tmp_path / "I", 2, 2, real_images=False)
+    train = root / "train"
+    (train / "n00000000" / "dangling.JPEG").symlink_to(tmp_path / "nowhere.JPEG")
+    elsewhere = make_ilsvrc_tree(tmp_path / "other", 1, 3, real_images=False) / "train"
+    (train / "n00000007").symlink_to(elsewhere / "n00000000", target_is_directory=True)
+    (train / "n00000001" / "loop").symlink_to(train / "n00000001", target_is_directory=True)
+    _, entries = sample_training_set("ilsvrc", root, 8, seed=0)
+    paths = {e.path: e for e in entries}
+    assert "n00000000/dangling.JPEG" in paths and paths["n00000000/dangling.JPEG"].bytes == -1
+    assert sum(e.cls == "n00000007" for e in entries) == 3
+
+
 def test_errors_name_the_problem(tmp_path):
     with pytest.raises(FileNotFoundError, match="is not a directory"):
         sample_training_set("ilsvrc", tmp_path / "nope", 1, seed=0)
@@ -76,16 +92,20 @@ def test_errors_name_the_problem(tmp_path):
         sample_training_set("ilsvrc", tmp_path, 1, seed=0)
     with pytest.raises(ValueError, match="source must be"):
         sample_training_set("imagenet", tmp_path, 1, seed=0)
-    (tmp_path / "bad.tsv").write_text("path\tclass\n")
-    with pytest.raises(ValueError, match="not a manifest"):
+    (tmp_path / "bad.tsv").write_text("path\tclass\tbytes\n")
+    with pytest.raises(ValueError, match="no '# root: ...' line"):
         read_manifest(tmp_path / "bad.tsv")
+    (tmp_path / "bad2.tsv").write_text("# root: x\npath\tclass\n")
+    with pytest.raises(ValueError, match=r"header \['path', 'class'\], expected"):
+        read_manifest(tmp_path / "bad2.tsv")
 
 
 def test_cli_sample_and_prepare(tmp_path):
     from colorcnn.cli import main
 
     root = make_ilsvrc_tree(tmp_path / "I", 2, 3)
-    assert main(["sample", str(root), "-o", str(tmp_path / "m.tsv"), "-n", "4"]) == 0
+    assert main(["sample", str(root), "-o", str(tmp_path / "m.tsv"), "-n", "4", "--seed", "1"]) == 0
     out = tmp_path / "shards"
-    main(["prepare", str(tmp_path / "m.tsv"), "--size", "32", "--out", str(out)])
-    assert (out / "shard-00000.Y.npy").exists()
+    args = ["prepare", str(tmp_path / "m.tsv"), "--shard-size", "4", "--out", str(out)]
+    assert main([*args, "--image-size", "32", "--min-side", "16", "--no-reduced-decode"]) == 0
+    assert np.load(out / "shard-00000.Y.npy").shape == (4, 32, 32)

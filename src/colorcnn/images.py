@@ -3,18 +3,24 @@
 Real datasets are messy. ILSVRC-2012 has CMYK JPEGs and a PNG saved as ``.JPEG``; SUN397 has
 files that are not what their extension says, grayscale photographs and huge scans. This module
 decodes by content (never by extension), applies EXIF orientation, converts CMYK, palette and
-16-bit images to 8-bit RGB, and refuses truncated files and decompression bombs, always with a
-short reason code that ends up in a rejected-files table.
+16-bit images to 8-bit RGB, and refuses truncated files, tiny images and decompression bombs,
+always with a short reason code that ends up in a rejected-files table.
+
+Size limits come from :class:`~colorcnn.config.DecodeLimits` alone and are checked on the
+file's own size, read from its header before any pixel is decoded: Pillow's global
+``Image.MAX_IMAGE_PIXELS`` is switched off here so that ``data.max_pixels`` is the one limit.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from .color import chroma_magnitude
+from .config import DecodeLimits
 
 try:  # libjpeg-turbo with DCT scaling by any n/8: the fast path for JPEG training images
     import simplejpeg
@@ -30,10 +36,12 @@ REASONS = (
     "too_small",
     "grayscale",
     "near_grayscale",
+    "layout",
 )
 
-#: Modes that carry no chroma at all.
-GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+
+#: Limits for decoding without a size floor (the bomb limit stays); stages pass their own.
+ANY_SIZE = DecodeLimits(min_side=1)
 
 
 class ImageRejected(Exception):
@@ -46,36 +54,13 @@ class ImageRejected(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True)
-class DecodeLimits:
-    """Limits applied while decoding.
-
-    Parameters
-    ----------
-    min_side : int
-        Images whose shorter side is below this (in pixels, after EXIF rotation) are rejected.
-    max_pixels : int
-        Images with more pixels than this are rejected as decompression bombs before any pixel
-        is decoded (only the header is read).
-    """
-
-    min_side: int = 1
-    max_pixels: int = 178_956_970
-
-    def __post_init__(self):
-        if self.min_side < 1:
-            raise ValueError(f"min_side must be >= 1, got {self.min_side}")
-        if self.max_pixels < 1:
-            raise ValueError(f"max_pixels must be >= 1, got {self.max_pixels}")
-
-
 def _sixteen_bit_to_l(im: Image.Image) -> Image.Image:
     a = np.asarray(im)
     scale = 257.0 if a.max(initial=0) > 255 or im.mode.startswith("I;16") else 1.0
     return Image.fromarray(np.clip(np.rint(a / scale), 0, 255).astype(np.uint8), mode="L")
 
 
-def open_image(path: str | Path, limits: DecodeLimits = DecodeLimits(), *, draft_size=None):
+def open_image(path: str | Path, limits: DecodeLimits = ANY_SIZE, *, draft_size=None):
     """Open and fully decode an image file.
 
     Parameters
@@ -83,11 +68,10 @@ def open_image(path: str | Path, limits: DecodeLimits = DecodeLimits(), *, draft
     path : path-like
         The file. Its extension is ignored: the format is detected from the content.
     limits : DecodeLimits
-        Size limits (minimum side, decompression-bomb threshold).
+        Minimum side and decompression-bomb threshold, both applied to the file's own size.
     draft_size : tuple of int, optional
-        ``(width, height)``: for JPEGs, let the decoder skip detail (DCT scaling by 1/2, 1/4
-        or 1/8) as long as both sides stay at least this large. Reduced-size decoding is much
-        faster when the source is far larger than the model size.
+        ``(width, height)``: for JPEGs, let the decoder skip detail (DCT scaling by n/8) as
+        long as both sides stay at least this large.
 
     Returns
     -------
@@ -103,38 +87,39 @@ def open_image(path: str | Path, limits: DecodeLimits = DecodeLimits(), *, draft
     """
     path = Path(path)
     if not path.is_file():
-        raise ImageRejected("missing", f"no such file: {path}")
+        broken = path.is_symlink()
+        raise ImageRejected("missing", f"{'broken symbolic link' if broken else 'no such file'}")
+    Image.MAX_IMAGE_PIXELS = None  # DecodeLimits.max_pixels rules (checked below)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             im = Image.open(path)
-        except Image.DecompressionBombError as e:
-            raise ImageRejected("decompression_bomb", str(e)) from None
-        except Image.DecompressionBombWarning as e:
-            raise ImageRejected("decompression_bomb", str(e)) from None
         except (OSError, ValueError, SyntaxError) as e:  # UnidentifiedImageError is an OSError
             raise ImageRejected("unreadable", f"{type(e).__name__}: {e}") from None
         with im:
-            w, h = im.size
-            if w * h > limits.max_pixels:
-                raise ImageRejected(
-                    "decompression_bomb",
-                    f"{w}x{h} = {w * h} pixels > max_pixels {limits.max_pixels}",
-                )
+            _check_size(im.size, limits)
             if draft_size is not None and im.format == "JPEG" and im.mode == "RGB":
                 fast = _decode_jpeg_scaled(path, im, draft_size)
                 if fast is not None:
-                    return _to_standard_mode(fast, limits, (w, h))
+                    return _to_standard_mode(fast)
             if draft_size is not None and im.format == "JPEG":
                 im.draft("RGB" if im.mode != "L" else "L", tuple(int(s) for s in draft_size))
             try:
                 im.load()
                 im = ImageOps.exif_transpose(im)
-            except Image.DecompressionBombError as e:
-                raise ImageRejected("decompression_bomb", str(e)) from None
             except (OSError, ValueError, SyntaxError, SystemError) as e:
                 raise _decode_error(e) from None
-    return _to_standard_mode(im, limits, (w, h))
+    return _to_standard_mode(im)
+
+
+def _check_size(size: tuple[int, int], limits: DecodeLimits) -> None:
+    w, h = size
+    if w * h > limits.max_pixels:
+        raise ImageRejected(
+            "decompression_bomb", f"{w}x{h} = {w * h} pixels > data.max_pixels {limits.max_pixels}"
+        )
+    if min(w, h) < limits.min_side:
+        raise ImageRejected("too_small", f"{w}x{h}: shorter side < min_side {limits.min_side}")
 
 
 def _decode_error(e: Exception) -> ImageRejected:
@@ -170,7 +155,7 @@ def _decode_jpeg_scaled(path: Path, header: Image.Image, min_size) -> Image.Imag
     return im
 
 
-def _to_standard_mode(im: Image.Image, limits: DecodeLimits, header_size) -> Image.Image:
+def _to_standard_mode(im: Image.Image) -> Image.Image:
     mode = im.mode
     if mode in ("I", "F") or mode.startswith("I;16"):
         im = _sixteen_bit_to_l(im)
@@ -178,18 +163,11 @@ def _to_standard_mode(im: Image.Image, limits: DecodeLimits, header_size) -> Ima
         im = im.convert("L")
     elif mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
-        im = im.convert("RGB")
     elif mode not in ("RGB", "RGBA", "L"):
-        im = im.convert("RGB")
+        im = im.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX, RGBa, ...
     # A palette whose entries are all gray is a gray image.
     if im.mode != "L" and mode == "P" and _all_channels_equal(im):
         im = im.convert("L")
-    if min(im.size) < limits.min_side:
-        w, h = header_size
-        raise ImageRejected(
-            "too_small", f"{im.size[0]}x{im.size[1]} (file {w}x{h}) < min_side {limits.min_side}"
-        )
     return im
 
 
@@ -198,28 +176,27 @@ def _all_channels_equal(im: Image.Image) -> bool:
     return bool((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all())
 
 
-def load_rgb(path, limits: DecodeLimits = DecodeLimits(), *, draft_size=None, alpha="drop"):
-    """Decode ``path`` to an 8-bit RGB PIL image, rejecting gray sources.
-
-    ``alpha="drop"`` discards an alpha channel; ``alpha="white"`` composites on white first.
-    """
+def load_rgb(path, limits: DecodeLimits = ANY_SIZE, *, draft_size=None) -> Image.Image:
+    """Decode ``path`` to an 8-bit RGB PIL image (alpha dropped), rejecting gray sources."""
     im = open_image(path, limits, draft_size=draft_size)
     if im.mode == "L":
         raise ImageRejected("grayscale", "single-channel source (no chroma)")
-    return flatten_alpha(im, alpha)
+    return drop_alpha(im)
 
 
-def flatten_alpha(im: Image.Image, alpha: str = "drop") -> Image.Image:
-    """Return an RGB or L image without alpha: dropped, or composited on white."""
-    if alpha not in ("drop", "white"):
-        raise ValueError(f"alpha must be 'drop' or 'white', got {alpha!r}")
-    if im.mode not in ("RGBA", "LA"):
-        return im
-    base_mode = im.mode[:-1]
-    if alpha == "drop":
-        return im.convert(base_mode)
-    bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-    return Image.alpha_composite(bg, im.convert("RGBA")).convert(base_mode)
+def drop_alpha(im: Image.Image) -> Image.Image:
+    """The image without its alpha channel (the colour under transparent pixels as it is)."""
+    return im.convert(im.mode[:-1]) if im.mode in ("RGBA", "LA") else im
+
+
+def reject_gray(uv: np.ndarray, min_chroma: float) -> None:
+    """Raise ``grayscale`` / ``near_grayscale`` when UV ``[2, H, W]`` carries (almost) no colour:
+    mean distance from neutral below ``min_chroma`` levels. Shared by training and test data."""
+    chroma = chroma_magnitude(uv)
+    if chroma == 0.0:
+        raise ImageRejected("grayscale", "colour file with equal channels (no chroma)")
+    if chroma < min_chroma:
+        raise ImageRejected("near_grayscale", f"mean chroma {chroma:.3f} < min_chroma {min_chroma}")
 
 
 RESAMPLE = {
@@ -236,12 +213,9 @@ def resize_to_model(
 
     ``mode="crop"`` scales the shorter side to ``size`` and keeps the centre square (only the
     kept region is resampled); ``mode="stretch"`` scales both sides to ``size`` ignoring the
-    aspect ratio. ``resample`` is the antialiased filter (``bilinear``, as torchvision's
-    ImageNet preprocessing; ``bicubic``; ``lanczos``). PIL's ``reducing_gap`` speeds up large
-    reductions without visible loss.
+    aspect ratio. ``resample`` is the antialiased filter. PIL's ``reducing_gap`` speeds up
+    large reductions without visible loss.
     """
-    if resample not in RESAMPLE:
-        raise ValueError(f"resample must be one of {sorted(RESAMPLE)}, got {resample!r}")
     w, h = im.size
     if mode == "crop":
         side = min(w, h)

@@ -1,78 +1,66 @@
 """Sharded training data: decode, resize, convert to Y and UV, write memory-mappable ``.npy``.
 
-A shard holds up to ``shard_size`` consecutive manifest rows:
+A shard holds up to ``shard_size`` consecutive manifest rows (:mod:`colorcnn.layout` is the
+one place that names its files; the workflow's rules import it):
 
-- ``shard-KKKKK.Y.npy``   ``uint8 [N, H, W]``      grayscale (the network input)
-- ``shard-KKKKK.UV.npy``  ``uint8 [N, 2, H, W]``   chroma (the target)
-- ``shard-KKKKK.index.tsv``    which manifest rows were kept, in array order
+- ``shard-KKKKK.Y.npy``        ``uint8 [N, H, W]``      grayscale (the network input)
+- ``shard-KKKKK.UV.npy``       ``uint8 [N, 2, H, W]``   chroma (the target)
+- ``shard-KKKKK.index.tsv``    the manifest row of each kept image, in array order; its
+  ``#`` lines hold a BLAKE2b digest of each array (the training data's fingerprint) and the
+  sums of U and V (the mean-chroma baseline, without reading the arrays again)
 - ``shard-KKKKK.rejected.tsv`` every dropped row with its reason code and detail
 
-``np.load(path, mmap_mode="r")`` reads the arrays without copying. Shards are written through
-temporary files and renamed into place, so an interrupted job never leaves a finished-looking
-shard. Decoding runs on a thread pool (PIL and numpy release the GIL).
+``np.load(path, mmap_mode="r")`` reads the arrays without copying. Kept rows are appended in
+manifest order, each byte written once; the ``.npy`` header is written last, then the file is
+synced and renamed into place, so an interrupted job never leaves a finished-looking shard
+(and the next run of the shard removes what a killed one left behind). Decoding runs on a
+thread pool (PIL and numpy release the GIL) with a bounded window of images in flight.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
+import itertools
 import logging
 import math
 import os
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.format import open_memmap
 
-from .color import chroma_magnitude, rgb_to_y_uv_uint8
-from .images import RESAMPLE, DecodeLimits, ImageRejected, load_rgb, resize_to_model
-from .io import atomic_path
-from .sampling import Entry, read_manifest
+from .color import rgb_to_y_uv_uint8
+from .config import PrepareOptions
+from .images import ImageRejected, load_rgb, reject_gray, resize_to_model
+from .io import fsync_path, remove_leftovers, tmp_name
+from .layout import SHARD_KINDS, SHARD_NAME, shard_id
+from .sampling import read_manifest
+from .tables import INDEX_COLUMNS, read_tsv, write_rejected, write_tsv
 
 log = logging.getLogger(__name__)
 
-SHARD_SUFFIXES = ("Y.npy", "UV.npy", "index.tsv", "rejected.tsv")
-
 
 @dataclass(frozen=True)
-class PrepareOptions:
-    """How training images are turned into arrays.
-
-    Parameters
-    ----------
-    image_size : int
-        Side of the square model input (the paper: 224).
-    resize : {"crop", "stretch"}
-        ``crop``: shorter side to ``image_size``, centre square; ``stretch``: both sides.
-    resample : {"bilinear", "bicubic", "lanczos"}
-        Antialiased resampling filter.
-    limits : DecodeLimits
-        Minimum side and decompression-bomb threshold.
-    min_chroma : float
-        Images whose mean chroma magnitude (distance of UV from 128, in 8-bit levels, after
-        resizing) is below this are rejected as near-grayscale: they teach the network nothing
-        about colour.
-    reduced_decode : bool
-        Let the JPEG decoder skip detail the resize would throw away anyway.
-    """
-
-    image_size: int = 224
-    resize: str = "crop"
-    resample: str = "bilinear"
-    limits: DecodeLimits = field(default_factory=DecodeLimits)
-    min_chroma: float = 2.0
-    reduced_decode: bool = True
+class ShardFiles:
+    Y: Path
+    UV: Path
+    index: Path
+    rejected: Path
 
     def __post_init__(self):
-        if self.image_size < 8:
-            raise ValueError(f"image_size must be >= 8, got {self.image_size}")
-        if self.resize not in ("crop", "stretch"):
-            raise ValueError(f"resize must be 'crop' or 'stretch', got {self.resize!r}")
-        if self.resample not in RESAMPLE:
-            raise ValueError(f"resample must be one of {sorted(RESAMPLE)}, got {self.resample!r}")
-        if self.min_chroma < 0:
-            raise ValueError(f"min_chroma must be >= 0, got {self.min_chroma}")
+        for key in ("Y", "UV", "index", "rejected"):
+            object.__setattr__(self, key, Path(getattr(self, key)))
+
+    @classmethod
+    def of(cls, directory: str | Path, k: int) -> ShardFiles:
+        return cls(
+            **{
+                key: Path(directory) / SHARD_NAME.format(shard=shard_id(k), kind=kind)
+                for key, kind in SHARD_KINDS.items()
+            }
+        )
 
 
 def convert_image(path: str | Path, opts: PrepareOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -84,116 +72,195 @@ def convert_image(path: str | Path, opts: PrepareOptions) -> tuple[np.ndarray, n
     im = load_rgb(path, opts.limits, draft_size=(s, s) if opts.reduced_decode else None)
     rgb = np.asarray(resize_to_model(im, s, opts.resize, opts.resample))
     y, uv = rgb_to_y_uv_uint8(rgb)
-    chroma = chroma_magnitude(uv)
-    if chroma == 0.0:
-        raise ImageRejected("grayscale", "RGB file with equal channels (no chroma)")
-    if chroma < opts.min_chroma:
-        raise ImageRejected(
-            "near_grayscale", f"mean chroma {chroma:.3f} < min_chroma {opts.min_chroma}"
-        )
+    reject_gray(uv, opts.min_chroma)
     return y, uv
 
 
-def shard_count(n_images: int, shard_size: int) -> int:
-    """Number of shards for ``n_images`` manifest rows (known before sampling runs)."""
-    if shard_size < 1:
-        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
-    return max(1, math.ceil(n_images / shard_size))
+class NpyAppender:
+    """Rows of a ``.npy`` array appended in order, each byte written once; the header (its
+    space reserved up front) is written at :meth:`close`, when the row count is known."""
+
+    HEADER_BYTES = 128
+
+    def __init__(self, path: Path, row_shape: tuple[int, ...], dtype=np.uint8):
+        self.path, self.row_shape, self.dtype = path, tuple(row_shape), np.dtype(dtype)
+        self.n = 0
+        self.digest = hashlib.blake2b(digest_size=16)
+        self._f = open(path, "wb")
+        self._f.write(b"\0" * self.HEADER_BYTES)
+
+    def append(self, row: np.ndarray) -> None:
+        row = np.ascontiguousarray(row, dtype=self.dtype)
+        assert row.shape == self.row_shape, (row.shape, self.row_shape)
+        data = row.tobytes()
+        self._f.write(data)
+        self.digest.update(data)
+        self.n += 1
+
+    def close(self) -> None:
+        d = {
+            "descr": np.lib.format.dtype_to_descr(self.dtype),
+            "fortran_order": False,
+            "shape": (self.n, *self.row_shape),
+        }
+        text = "{" + "".join(f"'{k}': {v!r}, " for k, v in d.items()) + "}"
+        room = self.HEADER_BYTES - 10  # magic (6), version (2), header length (2)
+        header = text.ljust(room - 1).encode("latin1") + b"\n"
+        assert len(header) == room, "shape too long for the reserved header"
+        self._f.seek(0)
+        self._f.write(b"\x93NUMPY\x01\x00" + room.to_bytes(2, "little") + header)
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
 
 
-def shard_paths(out_dir: str | Path, k: int) -> dict[str, Path]:
-    out_dir = Path(out_dir)
-    return {s.split(".")[0]: out_dir / f"shard-{k:05d}.{s}" for s in SHARD_SUFFIXES}
+def _ordered_map(pool: ThreadPoolExecutor, fn, items, window: int):
+    """``pool.map`` with at most ``window`` results in flight (bounded memory), in order."""
+    it = iter(items)
+    pending = deque(pool.submit(fn, x) for x in itertools.islice(it, window))
+    while pending:
+        result = pending.popleft().result()
+        for x in itertools.islice(it, 1):
+            pending.append(pool.submit(fn, x))
+        yield result
+
+
+class ShardWriter:
+    """Writes one shard: kept images appended in order, rejections listed, and on
+    :meth:`close` the arrays moved into place, then the index (with digests and chroma sums)
+    and the rejected table. Temporary files of a killed earlier run are removed first.
+
+    ``train_rows``: manifest rows from this one on are held out for validation; the chroma
+    sums cover only the rows before it."""
+
+    def __init__(self, files: ShardFiles, image_size: int, train_rows: float = math.inf):
+        self.files, self.train_rows = files, train_rows
+        stale = remove_leftovers(files.Y, files.UV, files.index, files.rejected)
+        if stale:
+            log.info("removed %d files a killed run of this shard left: %s", len(stale), stale)
+        files.Y.parent.mkdir(parents=True, exist_ok=True)
+        s = image_size
+        self.y = NpyAppender(tmp_name(files.Y), (s, s))
+        self.uv = NpyAppender(tmp_name(files.UV), (2, s, s))
+        self.kept, self.rejected = [], []
+        self.uv_sum, self.n_train = np.zeros(2, dtype=np.int64), 0
+
+    def add(self, row: int, path: str, cls: str, y: np.ndarray, uv: np.ndarray) -> None:
+        self.y.append(y)
+        self.uv.append(uv)
+        if row < self.train_rows:
+            self.uv_sum += uv.sum(axis=(1, 2), dtype=np.int64)
+            self.n_train += 1
+        self.kept.append((row, path, cls))
+
+    def reject(self, row: int, path: str, why: ImageRejected) -> None:
+        self.rejected.append((path, why.reason, why.detail))
+        log.debug("rejected row %d %s: %s", row, path, why)
+
+    def close(self) -> dict[str, int]:
+        for out, dest in ((self.y, self.files.Y), (self.uv, self.files.UV)):
+            out.close()
+            os.replace(out.path, dest)
+        fsync_path(self.files.Y.parent, directory=True)
+        meta = {
+            "Y_blake2b": self.y.digest.hexdigest(),
+            "UV_blake2b": self.uv.digest.hexdigest(),
+            "U_sum": int(self.uv_sum[0]),
+            "V_sum": int(self.uv_sum[1]),
+            "pixels": self.n_train * self.y.row_shape[0] * self.y.row_shape[1],
+        }
+        write_tsv(self.files.index, INDEX_COLUMNS, self.kept, meta)
+        write_rejected(self.files.rejected, self.rejected)
+        reasons = Counter(r for _, r, _ in self.rejected)
+        return {"kept": len(self.kept), "rejected": len(self.rejected), **reasons}
+
+    def abort(self) -> None:
+        for out in (self.y, self.uv):
+            out._f.close()
+            out.path.unlink(missing_ok=True)
 
 
 def prepare_shard(
     manifest: str | Path,
     k: int,
     shard_size: int,
-    out: dict[str, str | Path],
+    files: ShardFiles,
     opts: PrepareOptions,
     threads: int = 1,
+    train_rows: int | None = None,
 ) -> dict[str, int]:
     """Convert manifest rows ``[k*shard_size, (k+1)*shard_size)`` into shard ``k``.
 
-    ``out`` maps ``Y``, ``UV``, ``index`` and ``rejected`` to output paths. A shard past the end
-    of the manifest (possible when ``allow_fewer`` took fewer images) is written empty.
-    Returns counts ``{"kept": ..., "rejected": ...}``.
+    ``train_rows``: see :class:`ShardWriter`. A shard past the end of the manifest (possible
+    when ``allow_fewer`` took fewer images) is written empty. Returns ``{"kept": ...,
+    "rejected": ..., <reason>: ...}`` and logs one line: per-file detail goes to the log file
+    (DEBUG) and the rejected table, not the console.
     """
-    root, entries = read_manifest(manifest)
-    rows = list(range(k * shard_size, min((k + 1) * shard_size, len(entries))))
-    s = opts.image_size
-    n = len(rows)
-    tmp_y = Path(out["Y"]).with_name(f".tmp-{os.getpid()}-full-{Path(out['Y']).name}")
-    tmp_uv = Path(out["UV"]).with_name(f".tmp-{os.getpid()}-full-{Path(out['UV']).name}")
-    Path(out["Y"]).parent.mkdir(parents=True, exist_ok=True)
-    y_all = open_memmap(tmp_y, mode="w+", dtype=np.uint8, shape=(n, s, s))
-    uv_all = open_memmap(tmp_uv, mode="w+", dtype=np.uint8, shape=(n, 2, s, s))
+    first = k * shard_size
+    root, entries = read_manifest(manifest, slice(first, first + shard_size))
+    writer = ShardWriter(files, opts.image_size, math.inf if train_rows is None else train_rows)
 
-    def work(i: int):
-        e: Entry = entries[rows[i]]
+    def work(e):
         try:
-            y_all[i], uv_all[i] = convert_image(root / e.path, opts)
-            return None
+            return convert_image(root / e.path, opts)
         except ImageRejected as r:
             return r
 
     try:
         with ThreadPoolExecutor(max(1, threads)) as pool:
-            results = list(pool.map(work, range(n), chunksize=16))
-        kept = [i for i, r in enumerate(results) if r is None]
-        _finish(y_all, tmp_y, kept, out["Y"])
-        _finish(uv_all, tmp_uv, kept, out["UV"])
-    finally:
-        for t in (tmp_y, tmp_uv):
-            t.unlink(missing_ok=True)
-
-    with atomic_path(out["index"]) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(("row", "path", "class"))
-        for i in kept:
-            e = entries[rows[i]]
-            w.writerow((rows[i], e.path, e.cls))
-    rejected = [(rows[i], entries[rows[i]].path, r) for i, r in enumerate(results) if r is not None]
-    write_rejected(out["rejected"], [(p, r.reason, r.detail) for _, p, r in rejected])
-    for row, p, r in rejected:
-        log.warning("rejected row %d %s: %s", row, p, r)
-    log.info("shard %d: %d rows, %d kept, %d rejected", k, n, len(kept), len(rejected))
-    return {"kept": len(kept), "rejected": len(rejected)}
-
-
-def _finish(full: np.ndarray, full_path: Path, kept: list[int], dest) -> None:
-    """Move the full array into place when every row was kept (the usual case: no copy);
-    otherwise write only the kept rows."""
-    if len(kept) == len(full):
-        full.flush()
-        os.replace(full_path, dest)
-        return
-    with atomic_path(dest) as tmp:
-        arr = open_memmap(tmp, mode="w+", dtype=full.dtype, shape=(len(kept), *full.shape[1:]))
-        # Copy in blocks so memory stays bounded for 4096-image shards.
-        for a in range(0, len(kept), 256):
-            arr[a : a + 256] = full[kept[a : a + 256]]
-        arr.flush()
-        del arr
-
-
-def write_rejected(path: str | Path, rows) -> None:
-    """Write a rejected-files TSV (``path``, ``reason``, ``detail``) atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(("path", "reason", "detail"))
-        w.writerows(rows)
-
-
-def load_shard(y_path: str | Path, uv_path: str | Path | None = None):
-    """Memory-map a shard's arrays (no copy). ``uv_path`` defaults to the sibling file."""
-    y_path = Path(y_path)
-    uv_path = (
-        Path(uv_path) if uv_path else y_path.with_name(y_path.name.replace(".Y.npy", ".UV.npy"))
+            results = _ordered_map(pool, work, entries, window=8 * max(1, threads))
+            for i, (e, r) in enumerate(zip(entries, results, strict=True)):
+                if isinstance(r, ImageRejected):
+                    writer.reject(first + i, e.path, r)
+                else:
+                    writer.add(first + i, e.path, e.cls, *r)
+        counts = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    reasons = sorted((r, n) for r, n in counts.items() if r not in ("kept", "rejected"))
+    detail = ", ".join(f"{r} {n}" for r, n in reasons)
+    log.info(
+        "shard %s: %d rows, %d kept, %d rejected%s",
+        shard_id(k),
+        len(entries),
+        counts["kept"],
+        counts["rejected"],
+        f" ({detail})" if detail else "",
     )
-    y = np.load(y_path, mmap_mode="r")
-    uv = np.load(uv_path, mmap_mode="r")
-    if y.ndim != 3 or uv.shape != (y.shape[0], 2, *y.shape[1:]):
-        raise ValueError(f"shard {y_path}: Y {y.shape} and UV {uv.shape} do not match")
-    return y, uv
+    return counts
+
+
+def write_arrays(files: ShardFiles, pairs, rows, image_size: int) -> dict[str, int]:
+    """A shard from ready ``(Y, UV)`` pairs and their ``(row, path, class)`` (tests, benches)."""
+    writer = ShardWriter(files, image_size)
+    for (row, path, cls), (y, uv) in zip(rows, pairs, strict=True):
+        writer.add(row, path, cls, y, uv)
+    return writer.close()
+
+
+def read_index(path: str | Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """A shard's index table: ``(meta with digests and chroma sums, rows)``."""
+    return read_tsv(path, INDEX_COLUMNS, require=("Y_blake2b", "UV_blake2b", "pixels"))
+
+
+def fingerprint(index_paths) -> str:
+    """Content fingerprint of the training data: a digest of every shard's index table, which
+    records its manifest rows and the BLAKE2b digests of its arrays (cheap: no array is read).
+    """
+    h = hashlib.sha256()
+    for p in index_paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def chroma_stats(index_paths) -> dict:
+    """Mean U and V (0-255) over every training pixel (validation rows excluded), from the sums
+    the shards recorded."""
+    u = v = n = 0
+    for p in index_paths:
+        meta, _ = read_index(p)
+        u, v, n = u + int(meta["U_sum"]), v + int(meta["V_sum"]), n + int(meta["pixels"])
+    if n == 0:
+        raise ValueError("no training pixels in the shards: cannot compute mean chroma")
+    return {"mean_u": u / n, "mean_v": v / n, "pixels": n}

@@ -1,23 +1,27 @@
-# Training data: sample the manifest, then convert it shard by shard to Y and UV arrays.
+# Training data: sample the manifest, convert it shard by shard to Y and UV arrays, and
+# summarise what was kept and rejected.
 
 
 rule sample:
     input:
-        demo=demo_input("ilsvrc"),
+        demo=demo_tree("ilsvrc"),
     output:
-        manifest="results/data/manifest.tsv",
+        manifest=f"{RES}/data/manifest.tsv",
     log:
-        "logs/data/sample.log",
+        f"{LOGS}/data/sample.log",
     benchmark:
-        "benchmarks/data/sample.tsv"
+        f"{BENCH}/data/sample.tsv"
     conda:
         "../../envs/data.yaml"
+    resources:
+        # listing 1.3M files on a network file system can take a while
+        runtime=60,
     params:
-        source=sample_source(),
+        source="ilsvrc" if S.data.source == "demo" else S.data.source,
         root=training_root,
-        n_images=DATA["n_images"],
-        allow_fewer=DATA["allow_fewer"],
-        seed=DATA["seed"],
+        n_images=S.data.n_sampled,
+        allow_fewer=S.data.allow_fewer,
+        seed=S.data.seed,
     script:
         "../scripts/sample.py"
 
@@ -26,41 +30,42 @@ rule prepare:
     input:
         manifest=rules.sample.output.manifest,
     output:
-        Y="results/data/shards/shard-{shard}.Y.npy",
-        UV="results/data/shards/shard-{shard}.UV.npy",
-        index="results/data/shards/shard-{shard}.index.tsv",
-        rejected="results/data/shards/shard-{shard}.rejected.tsv",
+        Y=shard_path("Y"),
+        UV=shard_path("UV"),
+        index=shard_path("index"),
+        rejected=shard_path("rejected"),
     log:
-        "logs/data/prepare-{shard}.log",
+        f"{LOGS}/data/prepare-{{shard}}.log",
     benchmark:
-        "benchmarks/data/prepare-{shard}.tsv"
+        f"{BENCH}/data/prepare-{{shard}}.tsv"
     conda:
         "../../envs/data.yaml"
-    threads: DATA["threads"]
+    threads: S.data.threads
     resources:
-        # A shard is written through a memory map; the pool holds one decoded image per thread.
+        # kept rows are appended as they come; the pool holds a few decoded images per thread
         mem_mb=lambda wc, threads: 1024 + 256 * threads,
+        # about 20 ms per image and thread, from a network file system
+        runtime=lambda wc, threads: minutes(S.data.shard_size, 0.02, threads),
     params:
-        shard_size=DATA["shard_size"],
-        image_size=DATA["image_size"],
-        resize=DATA["resize"],
-        resample=DATA["resample"],
-        min_side=DATA["min_side"],
-        max_pixels=DATA["max_pixels"],
-        min_chroma=DATA["min_chroma"],
-        reduced_decode=DATA["reduced_decode"],
+        options=asdict(S.data.prepare),
+        shard_size=S.data.shard_size,
+        train_rows=S.data.n_images,
     script:
         "../scripts/prepare.py"
 
 
-rule rejected:
+rule data_summary:
     input:
-        shard_files("rejected.tsv"),
+        manifest=rules.sample.output.manifest,
+        index=shard_files("index"),
+        rejected=shard_files("rejected"),
     output:
-        "results/data/rejected.tsv",
+        rejected=f"{RES}/data/rejected.tsv",
+        classes=f"{RES}/data/classes.tsv",
+        chroma=f"{RES}/data/chroma_stats.json",
     log:
-        "logs/data/rejected.log",
+        f"{LOGS}/data/data_summary.log",
     conda:
         "../../envs/data.yaml"
     script:
-        "../scripts/concat_rejected.py"
+        "../scripts/data_summary.py"

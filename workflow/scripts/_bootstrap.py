@@ -23,6 +23,7 @@ def _log_uncaught(exc_type, exc, tb):
 
 
 def start(snakemake) -> None:
-    """Log to the rule's first ``log:`` file (and stderr), uncaught errors included."""
+    """Log to the rule's first ``log:`` file (all detail) and to stderr (INFO and up),
+    uncaught errors included."""
     setup_logging(snakemake.log[0] if len(snakemake.log) else None)
     sys.excepthook = _log_uncaught

@@ -2,20 +2,15 @@
 
 import _bootstrap
 
-_bootstrap.start(snakemake)  # noqa: F821
+_bootstrap.start(snakemake)
 
-from colorcnn.images import DecodeLimits  # noqa: E402
-from colorcnn.shards import PrepareOptions, prepare_shard  # noqa: E402
+from colorcnn.config import PrepareOptions
+from colorcnn.shards import ShardFiles, prepare_shard
 
-sm = snakemake  # noqa: F821
-p = sm.params
-opts = PrepareOptions(
-    image_size=p.image_size,
-    resize=p.resize,
-    resample=p.resample,
-    limits=DecodeLimits(min_side=p.min_side, max_pixels=p.max_pixels),
-    min_chroma=p.min_chroma,
-    reduced_decode=p.reduced_decode,
+sm = snakemake
+files = ShardFiles(**{k: sm.output[k] for k in ("Y", "UV", "index", "rejected")})
+opts = PrepareOptions(**sm.params.options)
+k = int(sm.wildcards.shard)
+prepare_shard(
+    sm.input.manifest, k, sm.params.shard_size, files, opts, sm.threads, sm.params.train_rows
 )
-out = {k: sm.output[k] for k in ("Y", "UV", "index", "rejected")}
-prepare_shard(sm.input.manifest, int(sm.wildcards.shard), p.shard_size, out, opts, sm.threads)

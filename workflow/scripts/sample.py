@@ -4,11 +4,11 @@ import logging
 
 import _bootstrap
 
-_bootstrap.start(snakemake)  # noqa: F821
+_bootstrap.start(snakemake)
 
-from colorcnn.sampling import sample_training_set, write_manifest  # noqa: E402
+from colorcnn.sampling import sample_training_set, write_manifest
 
-p = snakemake.params  # noqa: F821
+p = snakemake.params
 root, entries = sample_training_set(p.source, p.root, p.n_images, p.seed, allow_fewer=p.allow_fewer)
-write_manifest(snakemake.output.manifest, entries, root)  # noqa: F821
+write_manifest(snakemake.output.manifest, entries, root)
 logging.getLogger("sample").info("wrote %d entries from %s", len(entries), root)

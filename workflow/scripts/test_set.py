@@ -2,13 +2,12 @@
 
 import _bootstrap
 
-_bootstrap.start(snakemake)  # noqa: F821
+_bootstrap.start(snakemake)
 
-from colorcnn.images import DecodeLimits  # noqa: E402
-from colorcnn.sampling import TEST_COLUMNS, sample_test_set, write_table  # noqa: E402
-from colorcnn.shards import write_rejected  # noqa: E402
+from colorcnn.tables import TEST_COLUMNS, write_rejected, write_tsv
+from colorcnn.testset import sample_test_set
 
-sm = snakemake  # noqa: F821
+sm = snakemake
 p = sm.params
 rows, rejected = sample_test_set(
     p.root,
@@ -16,8 +15,8 @@ rows, rejected = sample_test_set(
     p.seed,
     list_file=p.list_file or None,
     min_chroma=p.min_chroma,
-    limits=DecodeLimits(max_pixels=p.max_pixels),
+    max_pixels=p.max_pixels,
     threads=sm.threads,
 )
-write_table(sm.output.table, p.root, TEST_COLUMNS, rows)
+write_tsv(sm.output.table, TEST_COLUMNS, rows, {"root": p.root})
 write_rejected(sm.output.rejected, rejected)
