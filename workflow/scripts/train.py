@@ -1,39 +1,44 @@
-"""Rule `train`: train the colorization head on the shards (DDP via torchrun when gpus > 1)."""
+"""Rule `train`: train one variant and seed of the model on the shards (DDP via torchrun, one
+process per GPU the job was given, when train.gpus > 1)."""
 
 import _bootstrap
 
-_bootstrap.start(snakemake)  # noqa: F821
+_bootstrap.start(snakemake)
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import torch  # noqa: E402
+import torch
 
-from colorcnn.model import HeadConfig  # noqa: E402
-from colorcnn.train import BackboneConfig, RunPaths, TrainConfig, launch, train, write_spec  # noqa: E402
+from colorcnn.backbone import read_record
+from colorcnn.runtime import Job, launch, plan_processes
+from colorcnn.train import train
 
-sm = snakemake  # noqa: F821
+sm = snakemake
 p = sm.params
 torch.set_num_threads(sm.threads)
-paths = RunPaths(
-    Path(sm.output.model),
-    Path(p.checkpoint_dir),
-    Path(sm.output.metrics),
-    Path(sm.output.summary),
+nproc, device = plan_processes(p.gpus, torch.cuda.device_count())
+settings = dict(p.train, device=device)
+if settings["loader_workers"] < 0:  # from the rule's threads, one left to drive the GPU
+    settings["loader_workers"] = max(0, sm.threads - 1)
+job = Job(
+    y=list(sm.input.Y),
+    uv=list(sm.input.UV),
+    index=list(sm.input.index),
+    backbone=sm.input.backbone,
+    backbone_description=read_record(sm.input.backbone_record)["description"],
+    model=sm.output.model,
+    metrics=sm.output.metrics,
+    summary=sm.output.summary,
+    checkpoint_dir=p.checkpoint_dir,
+    head=p.head,
+    train=settings,
+    n_train_rows=p.n_train_rows,
+    record=dict(p.record),
+    log=sm.log[0],
 )
-train_cfg = dict(p.train)
-if train_cfg.get("loader_workers", 0) < 0:  # auto: from the rule's threads
-    train_cfg["loader_workers"] = max(0, sm.threads - 1)
-args = (
-    sm.input.Y,
-    paths,
-    HeadConfig(**p.head),
-    TrainConfig(**train_cfg),
-    BackboneConfig(**p.backbone),
-)
-if p.gpus > 1:
-    spec = Path(p.checkpoint_dir) / "spec.json"
-    spec.parent.mkdir(parents=True, exist_ok=True)
-    write_spec(spec, *args)
-    launch(spec, p.gpus)
+if nproc > 1:
+    job_file = Path(p.checkpoint_dir) / "job.json"
+    job.save(job_file)
+    launch(job_file, nproc)
 else:
-    train(*args)
+    train(job)
