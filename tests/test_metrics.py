@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import natural_rgb
 
 from colorcnn import metrics as M
+from colorcnn.metrics_torch import auto_downsample_torch, qssim_torch
+from colorcnn.synthetic import natural_rgb
 
 
 def pair(h, w, seed=0):
@@ -134,14 +135,46 @@ def test_downsampling_matches_explicit_box_means(h, w, f):
     assert [M.downsample_factor(s, 1000) for s in (100, 383, 384, 639, 640)] == [1, 1, 2, 2, 3]
 
 
-@pytest.mark.parametrize("shape", [(32, 48), (224, 224), (600, 520), (800, 900)])
-def test_numpy_and_torch_agree(shape):
+@pytest.mark.parametrize("shape", [(11, 11), (32, 48), (224, 224), (600, 520), (800, 900)])
+def test_torch_agrees_with_numpy(shape):
     xs, ys = zip(*(pair(*shape, seed=s) for s in (0, 7)), strict=True)
     tx = torch.from_numpy(np.stack(xs).transpose(0, 3, 1, 2))
     ty = torch.from_numpy(np.stack(ys).transpose(0, 3, 1, 2))
-    got = M.qssim_torch(tx, ty).numpy()
     want = [M.qssim(a, b) for a, b in zip(xs, ys, strict=True)]
-    np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(qssim_torch(tx, ty, torch.float64).numpy(), want, atol=1e-12)
+    np.testing.assert_allclose(qssim_torch(tx, ty).numpy(), want, atol=2e-6)  # float32
+
+
+def test_torch_downsampling_equals_numpy():
+    img = np.random.default_rng(2).uniform(0, 255, (2, 700, 650, 3))
+    t = auto_downsample_torch(torch.from_numpy(img.transpose(0, 3, 1, 2).copy()))
+    for i in range(2):
+        np.testing.assert_allclose(
+            t[i].numpy().transpose(1, 2, 0), M.auto_downsample(img[i]), rtol=0, atol=1e-10
+        )
+
+
+def test_ssim_is_wangs_and_equals_skimage_without_downsampling():
+    from skimage.metrics import structural_similarity
+
+    def sk(a, b):
+        return structural_similarity(
+            a,
+            b,
+            channel_axis=-1,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=255,
+        )
+
+    x, y = pair(50, 60)
+    assert M.ssim(x, x) == pytest.approx(1.0)
+    assert M.ssim(x, y) == pytest.approx(sk(x, y), abs=1e-12)
+    x, y = pair(600, 520)  # f = 2: Wang's code downsamples first, as QSSIM does
+    assert M.downsample_factor(600, 520) == 2
+    assert M.ssim(x, y) == pytest.approx(sk(M.auto_downsample(x), M.auto_downsample(y)), abs=1e-12)
+    assert M.ssim(x, y) != pytest.approx(sk(x, y), abs=1e-4)
 
 
 def test_errors_are_clear():
@@ -153,26 +186,13 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="smaller than the 11x11 window"):
         M.qssim(x[:10], y[:10])
     with pytest.raises(ValueError, match="smaller than the 11x11 window"):
-        M.qssim_torch(torch.zeros(1, 3, 8, 30), torch.zeros(1, 3, 8, 30))
+        qssim_torch(torch.zeros(1, 3, 8, 30), torch.zeros(1, 3, 8, 30))
     with pytest.raises(ValueError, match="expected two"):
-        M.qssim_torch(torch.zeros(1, 1, 30, 30), torch.zeros(1, 1, 30, 30))
+        qssim_torch(torch.zeros(1, 1, 30, 30), torch.zeros(1, 1, 30, 30))
 
 
-def test_ssim_psnr_colourfulness():
-    from skimage.metrics import structural_similarity
-
-    x, y = pair(50, 60)
-    assert M.ssim(x, x) == pytest.approx(1.0)
-    ref = structural_similarity(
-        x,
-        y,
-        channel_axis=-1,
-        gaussian_weights=True,
-        sigma=1.5,
-        use_sample_covariance=False,
-        data_range=255,
-    )
-    assert M.ssim(x, y) == pytest.approx(ref)
+def test_psnr_colourfulness():
+    x, _ = pair(50, 60)
     assert M.psnr(x, x) == math.inf
     assert M.psnr(np.zeros((4, 4, 3)), np.full((4, 4, 3), 255.0)) == pytest.approx(0.0)
     assert M.psnr(np.zeros((4, 4, 3)), np.full((4, 4, 3), 1.0)) == pytest.approx(48.1308, abs=1e-4)

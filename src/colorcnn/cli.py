@@ -1,20 +1,26 @@
 """Command-line entry point: ``colorcnn <command> ...`` (also ``python -m colorcnn``).
 
 The rule scripts call the same functions; this is for using the library outside Snakemake.
+Defaults come from the library's dataclasses (the paper's settings), not from literals here.
+Exit status: 0 success, 1 some inputs failed (the rest was done), 2 nothing could be done.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
+from dataclasses import fields
 
+from .config import PrepareOptions
 from .io import setup_logging
 
 
 def _demo(a):
     from .demo import build_demo
 
-    print(build_demo(a.out, train_per_source=a.train_per_source, test_per_source=a.test_per_source))
+    kw = {k: getattr(a, k) for k in ("dataset", "train_per_source", "test_per_source", "seed")}
+    print(build_demo(a.out, **kw))
 
 
 def _sample(a):
@@ -25,37 +31,32 @@ def _sample(a):
 
 
 def _prepare(a):
-    from .images import DecodeLimits
-    from .shards import PrepareOptions, prepare_shard, shard_paths
+    from .shards import ShardFiles, prepare_shard
 
-    opts = PrepareOptions(
-        image_size=a.size,
-        resize=a.resize,
-        resample=a.resample,
-        limits=DecodeLimits(min_side=a.min_side),
-        min_chroma=a.min_chroma,
-    )
-    print(
-        prepare_shard(
-            a.manifest, a.shard, a.shard_size, shard_paths(a.out, a.shard), opts, a.threads
-        )
-    )
+    opts = PrepareOptions(**{f.name: getattr(a, f.name) for f in fields(PrepareOptions)})
+    files = ShardFiles.of(a.out, a.shard)
+    print(prepare_shard(a.manifest, a.shard, a.shard_size, files, opts, a.threads))
 
 
 def _colorize(a):
-    from .colorize import Colorizer, collect_inputs, colorize_files
+    from .checkpoint import CheckpointError
+    from .colorize import Colorizer, check_output_dir, collect_inputs, colorize_files
 
-    pairs = collect_inputs(a.inputs)
-    if not pairs:
-        raise SystemExit("colorize: no input images found")
-    colorizer = Colorizer.from_checkpoint(a.checkpoint, device=a.device, size=a.size)
-    res = colorize_files(
-        colorizer, pairs, a.output, batch_size=a.batch, alpha=a.alpha, progress=not a.quiet
-    )
+    try:  # everything that can be checked before the model is loaded
+        pairs = collect_inputs(a.inputs)
+        if not pairs:
+            raise ValueError("no input images found")
+        out = check_output_dir(a.output)
+        colorizer = Colorizer.from_checkpoint(a.checkpoint, device=a.device, size=a.size)
+    except (ValueError, OSError, CheckpointError) as e:
+        print(f"colorcnn colorize: {e}", file=sys.stderr)
+        return 2
+    kw = {k: getattr(a, k) for k in ("batch_size", "alpha", "compression")}
+    res = colorize_files(colorizer, pairs, out, progress=not a.quiet, **kw)
     for path, why in res["failed"]:
-        print(f"skipped {path}: {why}", file=sys.stderr)
-    print(f"wrote {len(res['written'])} images to {a.output}, skipped {len(res['failed'])}")
-    return 1 if res["failed"] and not res["written"] else 0
+        print(f"failed {path}: {why}", file=sys.stderr)
+    print(f"wrote {len(res['written'])} images to {out}, {len(res['failed'])} failed")
+    return 1 if res["failed"] else 0
 
 
 def _score(a):
@@ -70,14 +71,34 @@ def _score(a):
     print(f"colourfulness\t{colourfulness(y):.4f}\ncolourfulness_gt\t{colourfulness(x):.4f}")
 
 
+def _add_prepare_options(p: argparse.ArgumentParser) -> None:
+    """One option per field of :class:`~colorcnn.config.PrepareOptions`, its default included."""
+    for f in fields(PrepareOptions):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in (bool, "bool"):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            p.add_argument(flag, type=kind, default=f.default, help=f"default {f.default}")
+
+
+def _default(fn, name: str):
+    """The default of parameter ``name`` of library function ``fn`` (one source of truth)."""
+    return inspect.signature(fn).parameters[name].default
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .colorize import colorize_files
+    from .demo import build_demo
+
     ap = argparse.ArgumentParser(prog="colorcnn", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="build the embedded demo datasets")
     p.add_argument("out")
-    p.add_argument("--train-per-source", type=int, default=40)
-    p.add_argument("--test-per-source", type=int, default=4)
+    p.add_argument("--dataset", choices=["photos", "learnable"], default="photos")
+    for name in ("train_per_source", "test_per_source", "seed"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=_default(build_demo, name))
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("sample", help="choose training images, write a manifest TSV")
@@ -85,31 +106,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("-n", type=int, required=True)
     p.add_argument("--source", choices=["ilsvrc", "folder"], default="ilsvrc")
-    p.add_argument("--seed", type=int, default=2016)
+    p.add_argument("--seed", type=int, required=True, help="seed of the sampling hash")
     p.add_argument("--allow-fewer", action="store_true")
     p.set_defaults(func=_sample)
 
     p = sub.add_parser("prepare", help="convert one shard of a manifest to Y/UV arrays")
     p.add_argument("manifest")
     p.add_argument("--shard", type=int, default=0)
-    p.add_argument("--shard-size", type=int, default=4096)
+    p.add_argument("--shard-size", type=int, required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--size", type=int, default=224)
-    p.add_argument("--resize", choices=["crop", "stretch"], default="crop")
-    p.add_argument("--resample", choices=["bilinear", "bicubic", "lanczos"], default="bilinear")
-    p.add_argument("--min-side", type=int, default=32)
-    p.add_argument("--min-chroma", type=float, default=2.0)
     p.add_argument("--threads", type=int, default=1)
+    _add_prepare_options(p)
     p.set_defaults(func=_prepare)
 
     p = sub.add_parser("colorize", help="colorize images (files or folders) with a checkpoint")
     p.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
     p.add_argument("-o", "--output", required=True, help="output folder for the PNGs")
     p.add_argument("--checkpoint", required=True, help="a model.pt / last.pt from training")
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=_default(colorize_files, "batch_size"))
     p.add_argument("--size", type=int, default=None, help="model input size (default: trained)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--alpha", default="drop", choices=["drop", "keep"])
+    p.add_argument("--alpha", default=_default(colorize_files, "alpha"), choices=["drop", "keep"])
+    p.add_argument(
+        "--compression",
+        type=int,
+        default=_default(colorize_files, "compression"),
+        choices=range(10),
+        help="PNG zlib level",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_colorize)
 

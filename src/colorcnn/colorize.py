@@ -4,11 +4,16 @@ Per image: decode (any mode: RGB, gray, RGBA, palette, 16-bit), compute the full
 with the paper's formula, resize Y to the model size, predict UV there, upsample UV bilinearly
 to the original size and recombine it with the original full-resolution Y. Images are processed
 in batches at the model size; unreadable files are reported and skipped, never fatal.
+
+Output names keep the whole source name and add ``.png`` (``sun_x.jpg`` → ``sun_x.jpg.png``),
+so two sources never map to one output; inputs that would still collide (the same relative
+path under two input folders) are refused before any work, with the list.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +22,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .checkpoint import load_checkpoint, model_from_checkpoint, select_device
 from .color import RGB_TO_YUV, quantize, yuv_to_rgb
-from .images import DecodeLimits, ImageRejected, flatten_alpha, open_image
+from .config import DecodeLimits
+from .images import ANY_SIZE, ImageRejected, drop_alpha, open_image
 from .io import atomic_path
 from .sampling import IMAGE_EXTENSIONS
 
@@ -33,17 +40,12 @@ class Decoded:
     alpha: np.ndarray | None  # (H, W) uint8
 
 
-def decode_for_colorize(
-    path, alpha: str = "drop", limits: DecodeLimits = DecodeLimits()
-) -> Decoded:
+def decode_for_colorize(path, alpha: str = "drop", limits: DecodeLimits = ANY_SIZE):
     """Decode ``path`` to full-resolution Y. ``alpha="keep"`` keeps an alpha channel for the
     output; ``"drop"`` discards it (the colour under transparent pixels is used as is)."""
-    if alpha not in ("drop", "keep"):
-        raise ValueError(f"alpha must be 'drop' or 'keep', got {alpha!r}")
     im = open_image(path, limits)
     a = np.asarray(im.getchannel("A")) if im.mode in ("RGBA", "LA") and alpha == "keep" else None
-    im = flatten_alpha(im, "drop")
-    arr = np.asarray(im, dtype=np.float64)
+    arr = np.asarray(drop_alpha(im), dtype=np.float64)
     y = arr if arr.ndim == 2 else arr @ RGB_TO_YUV[0]  # gray sources are their own Y
     return Decoded(y, a)
 
@@ -62,12 +64,12 @@ def recombine(y: np.ndarray, uv_small: torch.Tensor) -> np.ndarray:
     return quantize(yuv_to_rgb(yuv))
 
 
-def save_png(path: Path, rgb: np.ndarray, alpha: np.ndarray | None = None) -> None:
+def save_png(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, compression: int) -> None:
     im = Image.fromarray(rgb)
     if alpha is not None:
         im.putalpha(Image.fromarray(alpha))
     with atomic_path(path) as tmp:
-        im.save(tmp, format="PNG")
+        im.save(tmp, format="PNG", compress_level=compression)
 
 
 class Colorizer:
@@ -81,8 +83,6 @@ class Colorizer:
 
     @classmethod
     def from_checkpoint(cls, path, device="auto", size: int | None = None) -> Colorizer:
-        from .train import load_checkpoint, model_from_checkpoint, select_device
-
         dev = select_device(device)
         ck = load_checkpoint(path)
         trained = ck["config"].get("image_size")
@@ -91,13 +91,8 @@ class Colorizer:
             raise ValueError(f"{path} does not record its image size: pass size=")
         if trained and trained != image_size:
             log.warning("model trained at %d px is run at %d px", trained, image_size)
-        log.info(
-            "checkpoint %s: step %s, backbone %s, size %d",
-            path,
-            ck["step"],
-            ck["backbone_weights"],
-            image_size,
-        )
+        desc = ck["backbone_weights"]
+        log.info("checkpoint %s: step %s, backbone %s, size %d", path, ck["step"], desc, image_size)
         return cls(model_from_checkpoint(ck), image_size, dev, bf16=True)
 
     @torch.no_grad()
@@ -112,18 +107,54 @@ class Colorizer:
         return [recombine(y, uv) for y, uv in zip(ys, self.predict_uv(ys), strict=True)]
 
 
+def output_name(rel: str | Path) -> Path:
+    """Where the colorization of ``rel`` goes: the same relative path with ``.png`` added."""
+    rel = Path(rel)
+    return rel.with_name(rel.name + ".png")
+
+
 def collect_inputs(inputs) -> list[tuple[Path, Path]]:
-    """Expand files and folders into ``(path, output-relative path)`` pairs, sorted."""
+    """Expand files and folders into ``(path, output-relative path)`` pairs.
+
+    A file given directly keeps its name; a folder's images keep their path relative to it
+    (searched recursively). Raises ``ValueError`` listing the inputs when two of them would
+    write the same output.
+    """
     found = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS:
-                    found.append((f, f.relative_to(p).with_suffix(".png")))
+                    found.append((f, output_name(f.relative_to(p))))
         else:
-            found.append((p, Path(p.name).with_suffix(".png")))
+            found.append((p, output_name(p.name)))
+    by_output: dict[Path, list[Path]] = {}
+    for src, rel in found:
+        by_output.setdefault(rel, []).append(src)
+    clashes = {rel: srcs for rel, srcs in by_output.items() if len(srcs) > 1}
+    if clashes:
+        lines = [f"  {rel}: {', '.join(map(str, srcs))}" for rel, srcs in sorted(clashes.items())]
+        raise ValueError(
+            f"{len(clashes)} outputs would be written by more than one input (give the inputs "
+            "in separate runs or rename them):\n" + "\n".join(lines[:20])
+        )
     return found
+
+
+def check_output_dir(out_dir: str | Path) -> Path:
+    """Create ``out_dir`` and make sure files can be written there, before any work."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output {out} exists and is not a folder: choose a folder for the PNGs")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write to the output folder {out}: {e.strerror}") from None
+    return out
 
 
 def colorize_files(
@@ -133,6 +164,7 @@ def colorize_files(
     *,
     batch_size: int = 8,
     alpha: str = "drop",
+    compression: int = 1,
     progress: bool = True,
 ) -> dict:
     """Colorize ``(input, relative output)`` pairs into ``out_dir`` as PNGs.
@@ -158,10 +190,9 @@ def colorize_files(
                 failed.append((str(src), str(e)))
         if not decoded:
             continue
-        for (_src, rel), d, rgb in zip(
-            chunk, decoded, colorizer.colorize_arrays([d.y for d in decoded]), strict=True
-        ):
-            save_png(out_dir / rel, rgb, d.alpha)
+        rgbs = colorizer.colorize_arrays([d.y for d in decoded])
+        for (_src, rel), d, rgb in zip(chunk, decoded, rgbs, strict=True):
+            save_png(out_dir / rel, rgb, d.alpha, compression)
             written.append(str(out_dir / rel))
     log.info("colorized %d images, skipped %d", len(written), len(failed))
     return {"written": written, "failed": failed}

@@ -2,22 +2,22 @@
 
 Methods:
 
-- ``model``: the trained network's output (PNG written by the colorize stage);
+- ``model``: a trained network's output (the PNG the colorize stage wrote), one per
+  variant and seed of the study;
 - ``gray``: U = V = 128, i.e. the grayscale input itself (the baseline every table must show:
   QSSIM already rates it high);
 - ``mean_chroma``: every pixel gets the training set's mean U and V (a constant tint: what a
   network that learned nothing image-specific would output).
 
 Every method is recombined with the same full-resolution Y and scored at the same resolution
-with the same functions.
+with the same functions. Images are scored in parallel processes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +31,11 @@ from .metrics import colourfulness, psnr, qssim, ssim
 log = logging.getLogger(__name__)
 
 BASELINES = ("gray", "mean_chroma")
+METRICS = ("qssim", "ssim", "psnr", "colourfulness", "colourfulness_gap")
 SCORE_COLUMNS = (
     "method",
+    "variant",
+    "seed",
     "image",
     "category",
     "width",
@@ -44,22 +47,6 @@ SCORE_COLUMNS = (
     "colourfulness_gt",
     "colourfulness_gap",
 )
-
-
-def chroma_stats(uv_paths) -> dict:
-    """Mean U and V (0-255) over every pixel of the training shards, streamed shard by shard."""
-    total = np.zeros(2)
-    n = 0
-    for p in uv_paths:
-        uv = np.load(p, mmap_mode="r")
-        for a in range(0, len(uv), 256):
-            block = np.asarray(uv[a : a + 256], dtype=np.float64)
-            total += block.sum(axis=(0, 2, 3))
-            n += block.shape[0] * block.shape[2] * block.shape[3]
-    if n == 0:
-        raise ValueError("no training pixels in the shards: cannot compute mean chroma")
-    u, v = total / n
-    return {"mean_u": float(u), "mean_v": float(v), "pixels": int(n)}
 
 
 def baseline_rgb(method: str, y: np.ndarray, stats: dict | None = None) -> np.ndarray:
@@ -78,13 +65,17 @@ def baseline_rgb(method: str, y: np.ndarray, stats: dict | None = None) -> np.nd
 
 @dataclass(frozen=True)
 class ScoreJob:
+    """One test image, and what to score on it: the model's PNG and/or baselines."""
+
     image: str
     category: str
     original: str
-    predictions: dict  # method -> path of a PNG
-    resolution: str  # "original" or "model"
-    model_size: int
-    stats: dict | None
+    prediction: str | None = None  # the model's PNG
+    baselines: tuple[str, ...] = ()
+    stats: dict | None = None  # training chroma (mean_chroma)
+    resolution: str = "original"  # or "model": everything resized to model_size first
+    model_size: int = 224
+    run: dict = field(default_factory=dict)  # {"variant": ..., "seed": ...} of the model
 
 
 def _to_eval_size(rgb: np.ndarray, job: ScoreJob) -> np.ndarray:
@@ -95,28 +86,36 @@ def _to_eval_size(rgb: np.ndarray, job: ScoreJob) -> np.ndarray:
 
 
 def score_image(job: ScoreJob) -> list[dict]:
-    """Score every method on one image; returns one row per method."""
+    """Score every method of ``job`` on its image; one row per method. Errors name the image."""
+    try:
+        return _score(job)
+    except Exception as e:
+        raise ValueError(f"scoring {job.image} ({job.original}) failed: {e}") from e
+
+
+def _score(job: ScoreJob) -> list[dict]:
     gt = np.asarray(load_rgb(job.original))
-    y = rgb_to_yuv(gt)[..., 0]
-    candidates = {
-        m: baseline_rgb(m, y, job.stats)
-        for m in BASELINES
-        if m != "mean_chroma" or job.stats is not None
-    }
-    for method, path in job.predictions.items():
-        pred = np.asarray(Image.open(path).convert("RGB"))
+    candidates = {}
+    if job.baselines:
+        y = rgb_to_yuv(gt)[..., 0]
+        candidates = {m: baseline_rgb(m, y, job.stats) for m in job.baselines}
+    if job.prediction:
+        pred = np.asarray(Image.open(job.prediction).convert("RGB"))
         if pred.shape != gt.shape:
-            raise ValueError(f"{path}: size {pred.shape} differs from the original {gt.shape}")
-        candidates[method] = pred
+            raise ValueError(f"{job.prediction}: size {pred.shape} differs from {gt.shape}")
+        candidates["model"] = pred
     gt_e = _to_eval_size(gt, job)
     c_gt = colourfulness(gt_e)
     rows = []
     for method, rgb in candidates.items():
         p = _to_eval_size(rgb, job)
         c = colourfulness(p)
+        run = job.run if method == "model" else {}
         rows.append(
             {
                 "method": method,
+                "variant": run.get("variant", ""),
+                "seed": run.get("seed", ""),
                 "image": job.image,
                 "category": job.category,
                 "width": gt.shape[1],
@@ -132,54 +131,28 @@ def score_image(job: ScoreJob) -> list[dict]:
     return rows
 
 
-def score_all(jobs: list[ScoreJob], processes: int = 1) -> pd.DataFrame:
-    """Score all images (in parallel processes); a failing image raises with its name."""
-    rows: list[dict] = []
+def _scored(jobs: list[ScoreJob], processes: int):
     if processes > 1 and len(jobs) > 1:
+        chunk = max(1, min(16, len(jobs) // (4 * processes)))
         with ProcessPoolExecutor(processes) as pool:
-            for r in pool.map(score_image, jobs, chunksize=4):
-                rows += r
+            yield from pool.map(score_image, jobs, chunksize=chunk)
     else:
-        for j in jobs:
-            rows += score_image(j)
+        yield from map(score_image, jobs)
+
+
+def score_all(jobs: list[ScoreJob], processes: int = 1, progress: bool = True) -> pd.DataFrame:
+    """Score all images, in ``processes`` worker processes."""
+    from tqdm import tqdm
+
+    rows: list[dict] = []
+    with tqdm(total=len(jobs), unit="image", mininterval=10, disable=not progress) as bar:
+        for r in _scored(jobs, processes):
+            rows += r
+            bar.update(1)
     return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
 
 
-def bootstrap_ci(values: np.ndarray, n_boot: int = 2000, seed: int = 0, level: float = 0.95):
-    """Percentile bootstrap interval of the mean."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return (np.nan, np.nan)
-    if len(v) == 1:
-        return (float(v[0]), float(v[0]))
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
-    a = (1 - level) / 2
-    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
-
-
-def summarize(
-    scores: pd.DataFrame,
-    by=("method",),
-    n_boot: int = 2000,
-    seed: int = 0,
-    metrics=("qssim", "ssim", "psnr", "colourfulness", "colourfulness_gap"),
-):
-    """Mean and 95% bootstrap interval of each metric, per group (method, or method+category)."""
-    out = []
-    for key, g in scores.groupby(list(by), sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        row = dict(zip(by, key, strict=True))
-        row["n"] = len(g)
-        for m in metrics:
-            lo, hi = bootstrap_ci(g[m].to_numpy(), n_boot, seed)
-            vals = g[m].to_numpy(dtype=np.float64)
-            row[m] = float(np.mean(vals[np.isfinite(vals)])) if np.isfinite(vals).any() else np.nan
-            row[f"{m}_lo"], row[f"{m}_hi"] = lo, hi
-        out.append(row)
-    return pd.DataFrame(out)
-
-
 def read_stats(path: str | Path) -> dict:
+    import json
+
     return json.loads(Path(path).read_text())

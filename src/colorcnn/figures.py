@@ -1,8 +1,9 @@
-"""Figures and tables for ``reports/``: seaborn plots of the scores and the training run.
+"""Figures for ``reports/``: seaborn plots of the study's tables.
 
-Every function takes tables (pandas DataFrames read from ``results/``) and writes one file, so
-figures can be regenerated without retraining or re-running inference. Methods keep the same
-colour everywhere (:data:`METHOD_COLORS`).
+Every function takes tables (pandas DataFrames read from ``results/``) and writes one PNG, so
+figures can be regenerated without retraining or re-running inference. Systems keep the same
+colour everywhere: the baselines gray and purple, variants from a fixed palette in the order
+of the study. Random jitter is seeded, so a figure is the same file on every run.
 """
 
 from __future__ import annotations
@@ -19,25 +20,32 @@ import seaborn as sns  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
 
-METHOD_ORDER = ("model", "mean_chroma", "gray")
-METHOD_LABELS = {"model": "model (ours)", "mean_chroma": "mean chroma", "gray": "gray (U=V=128)"}
-METHOD_COLORS = {"model": "#d95f02", "mean_chroma": "#7570b3", "gray": "#7f7f7f"}
+BASELINE_LABELS = {"mean_chroma": "mean chroma", "gray": "gray (U=V=128)"}
+BASELINE_COLORS = {"mean_chroma": "#7570b3", "gray": "#7f7f7f"}
+VARIANT_COLORS = ("#d95f02", "#1b9e77", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 DPI = 110
 
 
-def _methods(df: pd.DataFrame) -> list[str]:
-    present = list(dict.fromkeys(df["method"]))
-    return [m for m in METHOD_ORDER if m in present] + [m for m in present if m not in METHOD_ORDER]
+def label(system: str) -> str:
+    return BASELINE_LABELS.get(system, system)
 
 
-def _palette(methods) -> dict:
-    extra = iter(sns.color_palette("tab10"))
-    return {m: METHOD_COLORS.get(m) or next(extra) for m in methods}
+def systems(df: pd.DataFrame, column: str = "system") -> list[str]:
+    """Variants in their order of appearance, then the baselines."""
+    present = list(dict.fromkeys(df[column]))
+    return [s for s in present if s not in BASELINE_LABELS] + [
+        b for b in BASELINE_LABELS if b in present
+    ]
+
+
+def palette(names) -> dict:
+    variants = iter(VARIANT_COLORS * 4)
+    return {n: BASELINE_COLORS.get(n) or next(variants) for n in names}
 
 
 def _save(fig, path, dpi: int = DPI) -> None:
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata={"Software": None})
     plt.close(fig)
 
 
@@ -45,115 +53,237 @@ def _style():
     sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
 
 
+def system_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Long table with a ``system`` column: variants averaged over seeds per image, baselines."""
+    model = scores[scores["method"] == "model"]
+    metric_cols = [c for c in scores.columns if c not in ("method", "variant", "seed", "image")]
+    numeric = [c for c in metric_cols if pd.api.types.is_numeric_dtype(scores[c])]
+    avg = model.groupby(["variant", "image"], sort=False)[numeric].mean().reset_index()
+    avg["category"] = avg["image"].map(
+        scores.drop_duplicates("image").set_index("image")["category"]
+    )
+    avg = avg.rename(columns={"variant": "system"})
+    base = scores[scores["method"] != "model"].rename(columns={"method": "system"})
+    return pd.concat([avg, base[avg.columns]], ignore_index=True)
+
+
 def training_curves(metrics: pd.DataFrame, out) -> None:
-    """Loss, learning rate and throughput against the optimiser step."""
+    """Training and validation loss, learning rate and throughput against the step, one line
+    per run (colour: variant; dashes: seed)."""
     _style()
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    backbone = str(metrics["backbone_weights"].iloc[0]) if len(metrics) else "?"
-    for ax, col, label in zip(
-        axes,
-        ("loss", "lr", "images_per_s"),
-        ("loss (mean over each log window)", "learning rate", "throughput"),
-        strict=True,
-    ):
-        sns.lineplot(data=metrics, x="step", y=col, ax=ax, color=METHOD_COLORS["model"])
-        ax.set(xlabel="step", ylabel={"images_per_s": "images / s"}.get(col, col), title=label)
-    axes[1].set_yscale("log")
-    fig.suptitle(f"Training run (backbone weights: {backbone})", y=1.03)
+    runs = list(dict.fromkeys(metrics["variant"]))
+    pal = palette(runs)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    m = metrics.copy()
+    m["seed"] = m["seed"].astype(str)
+    sns.lineplot(
+        data=m.dropna(subset=["loss"]),
+        x="step",
+        y="loss",
+        hue="variant",
+        style="seed",
+        palette=pal,
+        ax=axes[0],
+        legend=True,
+    )
+    val = m.dropna(subset=["val_loss"])
+    if len(val):
+        sns.lineplot(
+            data=val,
+            x="step",
+            y="val_loss",
+            hue="variant",
+            style="seed",
+            palette=pal,
+            ax=axes[0],
+            legend=False,
+            marker="o",
+            linewidth=2.5,
+        )
+    axes[0].set(ylabel="loss", title="loss: training (lines), held-out (dots)")
+    sns.lineplot(
+        data=m,
+        x="step",
+        y="lr",
+        hue="variant",
+        style="seed",
+        palette=pal,
+        ax=axes[1],
+        legend=False,
+        drawstyle="steps-post",
+    )
+    axes[1].set(ylabel="learning rate", title="learning rate (step decay)")
+    axes[1].set_ylim(0, m["lr"].max() * 1.1)
+    sns.lineplot(
+        data=m.dropna(subset=["images_per_s"]),
+        x="step",
+        y="images_per_s",
+        hue="variant",
+        style="seed",
+        palette=pal,
+        ax=axes[2],
+        legend=False,
+    )
+    axes[2].set(ylabel="images / s", title="throughput")
+    sns.move_legend(axes[0], "upper left", bbox_to_anchor=(0, -0.18), ncol=4, frameon=False)
+    backbone = ", ".join(sorted(set(metrics["backbone_weights"].astype(str))))
+    fig.suptitle(f"Training (backbone weights: {backbone})", y=1.03)
     _save(fig, out)
 
 
 def qssim_distribution(scores: pd.DataFrame, out) -> None:
-    """QSSIM of every test image, per method (box + points)."""
+    """QSSIM of every test image per system (box + seeded jittered points)."""
     _style()
-    methods = _methods(scores)
-    pal = _palette(methods)
-    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.9 * len(methods)))
+    df = system_scores(scores)
+    order = systems(df)
+    pal = palette(order)
+    fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.8 * len(order)))
     sns.boxplot(
-        data=scores,
+        data=df,
         x="qssim",
-        y="method",
-        order=methods,
-        hue="method",
+        y="system",
+        order=order,
+        hue="system",
         palette=pal,
         ax=ax,
         width=0.5,
         fliersize=0,
         legend=False,
     )
-    sns.stripplot(
-        data=scores,
-        x="qssim",
-        y="method",
-        order=methods,
+    rng = np.random.default_rng(0)
+    ypos = df["system"].map({s: i for i, s in enumerate(order)}).to_numpy(float)
+    ax.scatter(
+        df["qssim"],
+        ypos + rng.uniform(-0.15, 0.15, len(df)),
+        s=8,
         color="black",
-        size=3,
-        alpha=0.6,
-        ax=ax,
-        jitter=0.15,
+        alpha=0.5,
+        linewidths=0,
     )
+    ax.set_yticks(range(len(order)), [label(s) for s in order])
     ax.set(
         xlabel="QSSIM (higher is better)",
         ylabel="",
-        title=f"QSSIM per test image ({scores['image'].nunique()} images)",
+        title=f"QSSIM per test image ({df['image'].nunique()} images; variants: mean over seeds)",
     )
-    ax.set_yticks(range(len(methods)), [METHOD_LABELS.get(m, m) for m in methods])
     _save(fig, out)
 
 
-def category_qssim(by_category: pd.DataFrame, out, k: int = 10) -> None:
-    """Mean QSSIM per category with 95% intervals: the model's best and worst ``k`` categories,
-    each beside the gray baseline."""
+def paired_deltas(claims: pd.DataFrame, out) -> None:
+    """Each claim's paired Δ QSSIM with its 95% BCa interval; zero marked."""
     _style()
-    model = by_category[by_category["method"] == "model"].sort_values("qssim")
-    cats = list(model["category"])
-    if len(cats) > 2 * k:
-        cats = cats[:k] + cats[-k:]
-    methods = [m for m in _methods(by_category) if m in ("model", "gray")]
-    pal = _palette(methods)
-    sub = by_category[by_category["category"].isin(cats) & by_category["method"].isin(methods)]
-    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.45 * len(cats)))
-    ypos = {c: i for i, c in enumerate(cats)}
-    off = {m: (j - (len(methods) - 1) / 2) * 0.3 for j, m in enumerate(methods)}
-    for m in methods:
-        d = sub[sub["method"] == m]
-        y = np.array([ypos[c] for c in d["category"]]) + off[m]
-        ax.errorbar(
-            d["qssim"],
-            y,
-            xerr=[d["qssim"] - d["qssim_lo"], d["qssim_hi"] - d["qssim"]],
-            fmt="o",
-            color=pal[m],
-            label=METHOD_LABELS.get(m, m),
-            capsize=3,
-        )
-    ax.set_yticks(range(len(cats)), cats)
-    ax.set(
-        xlabel="mean QSSIM (95% bootstrap interval)",
-        title="QSSIM per category"
-        + (f": the model's {k} worst and {k} best" if len(model) > 2 * k else ""),
+    c = claims.iloc[::-1].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 1.0 + 0.45 * len(c)))
+    colors = c["verdict"].map({"supported": "#1b9e77", "contradicted": "#d95f02"}).fillna("#555555")
+    for i, r in c.iterrows():
+        err = [[r["delta"] - r["lo"]], [r["hi"] - r["delta"]]]
+        ax.errorbar(r["delta"], i, xerr=err, fmt="o", color=colors[i], capsize=3)
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_yticks(
+        c.index, [f"{a}  ({b})" for a, b in zip(c["comparison"], c["verdict"], strict=True)]
     )
-    ax.legend(loc="lower right")
+    ax.set(
+        xlabel="paired Δ QSSIM, mean over test images (95% BCa interval)",
+        ylabel="comparison",
+        title="The paper's claims, image by image",
+    )
+    _save(fig, out)
+
+
+def model_vs_gray(scores: pd.DataFrame, reference: str, out) -> None:
+    """Per test image: the reference model's QSSIM against gray's (above the diagonal: the
+    model wins); a hexbin density when there are many images."""
+    _style()
+    df = system_scores(scores)
+    wide = df.pivot_table(index="image", columns="system", values="qssim").dropna()
+    x, y = wide["gray"], wide[reference]
+    fig, ax = plt.subplots(figsize=(5.2, 5))
+    if len(wide) > 500:
+        hb = ax.hexbin(x, y, gridsize=40, cmap="viridis", mincnt=1)
+        fig.colorbar(hb, ax=ax, label="images")
+    else:
+        ax.scatter(x, y, s=18, color=palette([reference])[reference], alpha=0.8)
+    lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+    ax.plot([lo, hi], [lo, hi], color="black", linewidth=1)
+    wins = float((y > x).mean())
+    ax.set(
+        xlabel="QSSIM of gray (U=V=128)",
+        ylabel=f"QSSIM of {reference}",
+        title=f"{reference} vs gray: wins on {wins:.0%} of {len(wide)} images",
+    )
+    _save(fig, out)
+
+
+def seed_spread(scores: pd.DataFrame, out) -> None:
+    """Mean QSSIM of each run (dot per seed) per variant, and gray's, as a reference line."""
+    _style()
+    model = scores[scores["method"] == "model"]
+    runs = model.groupby(["variant", "seed"], sort=False)["qssim"].mean().reset_index()
+    order = list(dict.fromkeys(runs["variant"]))
+    pal = palette(order)
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.6 * len(order)))
+    sns.stripplot(
+        data=runs,
+        x="qssim",
+        y="variant",
+        order=order,
+        hue="variant",
+        palette=pal,
+        ax=ax,
+        size=8,
+        jitter=False,
+        legend=False,
+    )
+    gray = scores.loc[scores["method"] == "gray", "qssim"].mean()
+    ax.axvline(gray, color=BASELINE_COLORS["gray"], linestyle="--", label="gray (U=V=128)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    n_seeds = runs.groupby("variant")["seed"].nunique().max()
+    ax.set(
+        xlabel="mean QSSIM over the test images",
+        ylabel="variant",
+        title=f"Runs per variant ({n_seeds} seeds each): the spread is the seed's effect",
+    )
+    _save(fig, out)
+
+
+def category_qssim(by_category: pd.DataFrame, a: str, b: str, out, k: int = 10) -> None:
+    """Paired Δ QSSIM (``a − b``) per test category with 95% intervals: all categories, or
+    the ``k`` lowest and highest when there are many."""
+    _style()
+    d = by_category.sort_values("delta").reset_index(drop=True)
+    if len(d) > 2 * k:
+        d = pd.concat([d.head(k), d.tail(k)], ignore_index=True)
+    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.4 * len(d)))
+    ax.errorbar(
+        d["delta"],
+        d.index,
+        xerr=[d["delta"] - d["lo"], d["hi"] - d["delta"]],
+        fmt="o",
+        color=palette([a])[a],
+        capsize=3,
+    )
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_yticks(d.index, d["category"])
+    extra = f": the {k} lowest and {k} highest" if len(by_category) > 2 * k else ""
+    ax.set(
+        xlabel=f"paired Δ QSSIM, {a} − {b} (95% BCa interval)",
+        ylabel="test category",
+        title=f"Per category{extra}",
+    )
     _save(fig, out)
 
 
 def qssim_vs_colourfulness(scores: pd.DataFrame, out) -> None:
-    """Each image's QSSIM against the colourfulness of the colorization (and of the truth)."""
+    """Each image's QSSIM against the colourfulness of each system's output (and the truth's)."""
     _style()
-    methods = _methods(scores)
-    pal = _palette(methods)
+    df = system_scores(scores)
+    order = systems(df)
+    pal = palette(order)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for m in methods:
-        d = scores[scores["method"] == m]
-        ax.scatter(
-            d["colourfulness"],
-            d["qssim"],
-            s=22,
-            color=pal[m],
-            alpha=0.8,
-            label=METHOD_LABELS.get(m, m),
-        )
-    gt = scores.drop_duplicates("image")
+    for s in order:
+        d = df[df["system"] == s]
+        ax.scatter(d["colourfulness"], d["qssim"], s=18, color=pal[s], alpha=0.8, label=label(s))
+    gt = df.drop_duplicates("image")
     ax.scatter(
         gt["colourfulness_gt"],
         np.full(len(gt), 1.0),
@@ -167,7 +297,7 @@ def qssim_vs_colourfulness(scores: pd.DataFrame, out) -> None:
         ylabel="QSSIM",
         title="QSSIM against the colourfulness of each output",
     )
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     _save(fig, out)
 
 
@@ -180,75 +310,34 @@ def _thumb(path, height: int = 160) -> np.ndarray:
 
 
 def example_grid(scores: pd.DataFrame, originals: dict, colorized: dict, out) -> None:
-    """Gray input | model | ground truth for the best, median and worst test images by the
-    model's QSSIM gain over the gray baseline."""
+    """Gray input | model | ground truth for the test images where one run of the model gains
+    least, a median amount, and most QSSIM over gray."""
     from PIL import Image
 
     from .color import rgb_to_yuv
 
     _style()
-    wide = scores.pivot_table(index="image", columns="method", values="qssim")
-    gain = (wide["model"] - wide["gray"]).sort_values()
+    model = scores[scores["method"] == "model"].set_index("image")["qssim"]
+    gray = scores[scores["method"] == "gray"].set_index("image")["qssim"]
+    gain = (model - gray.reindex(model.index)).dropna().sort_values()
     picks = [
         ("worst", gain.index[0]),
         ("median", gain.index[len(gain) // 2]),
         ("best", gain.index[-1]),
     ]
     fig, axes = plt.subplots(len(picks), 3, figsize=(10, 3.1 * len(picks)), squeeze=False)
-    for row, (label, image) in zip(axes, picks, strict=True):
+    for row, (kind, image) in zip(axes, picks, strict=True):
         gt = _thumb(originals[image])
         y = rgb_to_yuv(gt)[..., 0]
-        gray = np.clip(np.rint(np.repeat(y[..., None], 3, -1)), 0, 255).astype(np.uint8)
-        model = np.asarray(Image.fromarray(_thumb(colorized[image])).resize(gt.shape[1::-1]))
-        for ax, img, title in zip(
-            row,
-            (gray, model, gt),
-            (
-                f"{label}: gray input\nQSSIM {wide.loc[image, 'gray']:.3f}",
-                f"model\nQSSIM {wide.loc[image, 'model']:.3f} (gain {gain[image]:+.3f})",
-                f"ground truth\n{Path(image).name}",
-            ),
-            strict=True,
-        ):
+        gray_img = np.clip(np.rint(np.repeat(y[..., None], 3, -1)), 0, 255).astype(np.uint8)
+        pred = np.asarray(Image.fromarray(_thumb(colorized[image])).resize(gt.shape[1::-1]))
+        titles = (
+            f"{kind}: gray input\nQSSIM {gray[image]:.3f}",
+            f"model\nQSSIM {model[image]:.3f} (gain {gain[image]:+.3f})",
+            f"ground truth\n{Path(image).name}",
+        )
+        for ax, img, title in zip(row, (gray_img, pred, gt), titles, strict=True):
             ax.imshow(img)
             ax.set_title(title, fontsize=9)
             ax.axis("off")
     _save(fig, out, dpi=80)  # photographs: keep the committed PNG small
-
-
-def _fmt(mean, lo, hi, digits=3) -> str:
-    if not np.isfinite(mean):
-        return "n/a"
-    return f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
-
-
-def results_table(summary: pd.DataFrame, settings: dict, out_md, out_tsv) -> None:
-    """Each method's metrics with 95% intervals, plus the run's settings (Markdown and TSV)."""
-    methods = _methods(summary)
-    s = summary.set_index("method").loc[methods].reset_index()
-    with atomic_path(out_tsv) as tmp:
-        s.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-    lines = [
-        "| method | n | QSSIM | SSIM | PSNR (dB) | colourfulness | colourfulness gap |",
-        "|---|---:|---|---|---|---|---|",
-    ]
-    for _, r in s.iterrows():
-        gap = _fmt(r["colourfulness_gap"], r["colourfulness_gap_lo"], r["colourfulness_gap_hi"], 1)
-        lines.append(
-            f"| {METHOD_LABELS.get(r['method'], r['method'])} | {int(r['n'])} "
-            f"| {_fmt(r['qssim'], r['qssim_lo'], r['qssim_hi'])} "
-            f"| {_fmt(r['ssim'], r['ssim_lo'], r['ssim_hi'])} "
-            f"| {_fmt(r['psnr'], r['psnr_lo'], r['psnr_hi'], 2)} "
-            f"| {_fmt(r['colourfulness'], r['colourfulness_lo'], r['colourfulness_hi'], 1)} "
-            f"| {gap} |"
-        )
-    lines += [
-        "",
-        "Means with 95% percentile-bootstrap intervals over test images.",
-        "",
-        "| setting | value |",
-        "|---|---|",
-    ]
-    lines += [f"| {k} | {v} |" for k, v in settings.items()]
-    with atomic_path(out_md) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")

@@ -17,7 +17,15 @@ Color Images", IEEE TIP 21(4), 2012, as in the authors' reference code (version 
 
 Because the quaternion norm is multiplicative, the numerator is ``|2 μ₁ μ₂* + C₁| ·
 |2 σ₁₂* + C₂|``, and each factor needs only dot and cross products: 12 Gaussian filterings in
-all (3-channel SSIM needs 15).
+all. Step 2 is computed as a mean over ``f×f`` blocks of the symmetrically padded image,
+shifted by MATLAB's anchor: exactly the box filter's value at the kept pixels, without
+filtering the pixels that are thrown away.
+
+SSIM is Wang et al.'s, computed the way their reference code ``ssim.m`` does: the same
+automatic downsampling (step 2), the same window, 'valid' mode, ``K = (0.01, 0.03)``,
+``L = 255``; on RGB it is the mean over the three channels. Without downsampling it equals
+``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5,
+use_sample_covariance=False, data_range=255, channel_axis=-1)``.
 """
 
 from __future__ import annotations
@@ -25,11 +33,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import correlate1d
 
 #: Constants of the reference code (dynamic range L = 1 after division by 256).
 QSSIM_K = (0.01, 0.03)
 QSSIM_DIVISOR = 256.0
+SSIM_K = (0.01, 0.03)
 WINDOW_SIZE = 11
 WINDOW_SIGMA = 1.5
 
@@ -42,11 +50,13 @@ def gaussian_window_1d(size: int = WINDOW_SIZE, sigma: float = WINDOW_SIGMA) -> 
     return g / g.sum()
 
 
-def _validate_pair(x: np.ndarray, y: np.ndarray, name: str = "qssim") -> None:
+def _validate_pair(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(x), np.asarray(y)
     if x.shape != y.shape:
         raise ValueError(f"{name}: images must have the same shape, got {x.shape} and {y.shape}")
     if x.ndim != 3 or x.shape[-1] != 3:
         raise ValueError(f"{name}: expected RGB images of shape (H, W, 3), got {x.shape}")
+    return x, y
 
 
 def downsample_factor(h: int, w: int) -> int:
@@ -55,38 +65,87 @@ def downsample_factor(h: int, w: int) -> int:
 
 
 def auto_downsample(img: np.ndarray) -> np.ndarray:
-    """Box-filter (symmetric padding, MATLAB anchoring), subsample by :func:`downsample_factor`."""
-    f = downsample_factor(*img.shape[:2])
+    """``f×f`` box filter (symmetric padding, MATLAB anchoring) then every ``f``-th pixel from
+    the first, as ``(H, W, C)`` float64: computed as means of the kept pixels' boxes."""
+    img = np.asarray(img, dtype=np.float64)
+    h, w = img.shape[:2]
+    f = downsample_factor(h, w)
     if f == 1:
         return img
-    lo = (f - 1) // 2  # MATLAB imfilter: kernel origin at floor((f+1)/2)
-    out = img
-    for axis in (0, 1):
-        pad = [(0, 0)] * img.ndim
-        pad[axis] = (lo, f - 1 - lo)
-        p = np.pad(out, pad, mode="symmetric")
-        c = np.cumsum(p, axis=axis, dtype=np.float64)
-        c = np.concatenate([np.zeros_like(np.take(c, [0], axis=axis)), c], axis=axis)
-        n = out.shape[axis]
-        out = (np.take(c, np.arange(f, f + n), axis=axis) - np.take(c, np.arange(n), axis=axis)) / f
-    return out[::f, ::f]
+    lo = (f - 1) // 2  # MATLAB imfilter: the box of pixel i covers rows i - lo .. i - lo + f - 1
+    nh, nw = -(-h // f), -(-w // f)  # kept pixels: 0, f, 2f, ... < H
+    pad = [(lo, max(0, nh * f - lo - h)), (lo, max(0, nw * f - lo - w))]
+    p = np.pad(img, pad + [(0, 0)] * (img.ndim - 2), mode="symmetric")
+    rows = p[0 : nh * f : f].copy()  # sums over each block's f rows, then its f columns
+    for i in range(1, f):
+        rows += p[i : nh * f : f]
+    out = rows[:, 0 : nw * f : f].copy()
+    for j in range(1, f):
+        out += rows[:, j : nw * f : f]
+    out /= f * f
+    return out
 
 
-def _filter_valid_planes(planes: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Separable correlation of each ``(H, W)`` plane of ``planes`` with ``g`` along both axes,
-    'valid' region only: ``(P, H, W)`` → ``(P, H - 2r, W - 2r)``."""
-    r = len(g) // 2
+def _prepare(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
+    x, y = _validate_pair(x, y, name)
+    shape = x.shape
+    x, y = auto_downsample(x), auto_downsample(y)
+    if min(x.shape[:2]) < WINDOW_SIZE:
+        raise ValueError(
+            f"{name}: images of {shape[0]}x{shape[1]} are {x.shape[0]}x{x.shape[1]} after "
+            f"automatic downsampling, smaller than the {WINDOW_SIZE}x{WINDOW_SIZE} window"
+        )
+    return x, y
+
+
+#: Outputs per matrix product in :func:`banded_valid` (measured fastest on 224² planes).
+FILTER_BLOCK = 24
+
+
+def window_matrix(n: int) -> np.ndarray:
+    """``(n - 10, n)`` banded matrix: its product with a length-``n`` signal is the signal's
+    'valid' correlation with the Gaussian window."""
+    g = gaussian_window_1d()
+    m = np.zeros((n - WINDOW_SIZE + 1, n))
+    for i in range(n - WINDOW_SIZE + 1):
+        m[i, i : i + WINDOW_SIZE] = g
+    return m
+
+
+def banded_valid(x, g, out, block: int = FILTER_BLOCK):
+    """'Valid' Gaussian correlation along axis 1 of ``x`` ``(N, L, M)`` into ``out``
+    ``(N, L - 10, M)``, ``block`` outputs at a time: ``out[:, a:a+k] = g[:k, :k+10] @
+    x[:, a:a+k+10]`` with ``g = window_matrix(block + 10)``. Works for numpy and torch.
+
+    About twice the multiply-adds of a direct 11-tap filter, but at matrix-multiply speed:
+    40% less time than ``scipy.ndimage.correlate1d`` on 224² planes, in one thread."""
+    valid = out.shape[1]
+    for a in range(0, valid, block):
+        k = min(block, valid - a)
+        out[:, a : a + k] = g[:k, : k + WINDOW_SIZE - 1] @ x[:, a : a + k + WINDOW_SIZE - 1]
+    return out
+
+
+def _filter_valid(planes: np.ndarray) -> np.ndarray:
+    """``w *`` each ``(H, W)`` plane of ``(P, H, W)``, 'valid' region: ``(P, H-10, W-10)``."""
     p, h, w = planes.shape
-    tmp = np.empty((h, w))
-    out = np.empty((p, h - 2 * r, w))
-    for i in range(p):
-        correlate1d(planes[i], g, axis=0, mode="constant", output=tmp)
-        correlate1d(tmp[r : h - r], g, axis=1, mode="constant", output=out[i])
-    return out[:, :, r : w - r]
+    v = WINDOW_SIZE - 1
+    g = window_matrix(FILTER_BLOCK + v)
+    rows = banded_valid(planes.transpose(0, 2, 1), g, np.empty((p, w - v, h)))  # along W
+    return banded_valid(rows.transpose(0, 2, 1), g, np.empty((p, h - v, w - v)))
 
 
-def _cross_into(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cross product of planar vectors ``(3, H, W)`` written into ``out``."""
+def _dot(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Dot product of planar 3-vectors ``(3, H, W)``."""
+    out = np.multiply(a[0], b[0], out=out)
+    out += a[1] * b[1]
+    out += a[2] * b[2]
+    return out
+
+
+def _cross(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Cross product of planar 3-vectors ``(3, H, W)``."""
+    out = np.empty_like(a) if out is None else out
     for i, (j, k) in enumerate(((1, 2), (2, 0), (0, 1))):
         np.multiply(a[j], b[k], out=out[i])
         out[i] -= a[k] * b[j]
@@ -107,46 +166,45 @@ def qssim_map(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         ``(H' - 10, W' - 10)`` float64 map, where ``H', W'`` are the sizes after automatic
         downsampling.
     """
-    x = np.asarray(x)
-    y = np.asarray(y)
-    _validate_pair(x, y)
-    x = auto_downsample(x.astype(np.float64, copy=False))
-    y = auto_downsample(y.astype(np.float64, copy=False))
-    h, w = x.shape[:2]
-    if min(h, w) < WINDOW_SIZE:
-        raise ValueError(
-            f"qssim: images of {x.shape[0]}x{x.shape[1]} are {h}x{w} after automatic "
-            f"downsampling, smaller than the {WINDOW_SIZE}x{WINDOW_SIZE} window"
-        )
-    # Twelve planes to filter: q₁ (3), q₂ (3), |q₁|², |q₂|², q₁·q₂, q₁×q₂ (3), where
+    x, y = _prepare(x, y, "qssim")
+    # The twelve planes to filter: q₁ (3), q₂ (3), |q₁|², |q₂|², q₁·q₂, q₁×q₂ (3), where
     # q = (0, R, G, B) / (256 √3) is a pure quaternion kept as its vector part (3, H, W).
     k = 1.0 / (QSSIM_DIVISOR * math.sqrt(3.0))
-    planes = np.empty((12, h, w))
+    planes = np.empty((12, *x.shape[:2]))
     q1, q2 = planes[0:3], planes[3:6]
-    for c in range(3):
-        np.multiply(x[..., c], k, out=q1[c])
-        np.multiply(y[..., c], k, out=q2[c])
-    np.einsum("chw,chw->hw", q1, q1, out=planes[6])
-    np.einsum("chw,chw->hw", q2, q2, out=planes[7])
-    np.einsum("chw,chw->hw", q1, q2, out=planes[8])
-    _cross_into(planes[9:12], q1, q2)
-    m = _filter_valid_planes(planes, gaussian_window_1d())  # w * (...), valid
+    np.multiply(np.moveaxis(x, -1, 0), k, out=q1)
+    np.multiply(np.moveaxis(y, -1, 0), k, out=q2)
+    _dot(q1, q1, out=planes[6])
+    _dot(q2, q2, out=planes[7])
+    _dot(q1, q2, out=planes[8])
+    _cross(q1, q2, out=planes[9:12])
+    m = _filter_valid(planes)  # w * (...), valid
     mu1, mu2 = m[0:3], m[3:6]  # μ₁, μ₂ (vector parts; real parts are 0)
-    mu11 = np.einsum("chw,chw->hw", mu1, mu1)  # |μ₁|²
-    mu22 = np.einsum("chw,chw->hw", mu2, mu2)
-    mu12 = np.einsum("chw,chw->hw", mu1, mu2)  # μ₁·μ₂
-    mu1xmu2 = _cross_into(np.empty_like(mu1), mu1, mu2)
-    s11 = m[6] - mu11  # σ₁² = w * |q₁|² − |μ₁|²
-    s22 = m[7] - mu22  # σ₂²
-    s12_real = m[8] - mu12  # real part of σ₁₂ = w * (q₁ q₂*) − μ₁ μ₂*
-    s12c_vec = m[9:12] - mu1xmu2  # vector part of σ₁₂* = w * (q₁ × q₂) − μ₁ × μ₂
+    mu11, mu22, mu12 = _dot(mu1, mu1), _dot(mu2, mu2), _dot(mu1, mu2)  # |μ₁|², |μ₂|², μ₁·μ₂
     c1, c2 = QSSIM_K[0] ** 2, QSSIM_K[1] ** 2
-    # |2 μ₁ μ₂* + C₁|, with μ₁ μ₂* = (μ₁·μ₂, −μ₁×μ₂)
-    a_norm = np.sqrt((2 * mu12 + c1) ** 2 + 4 * np.einsum("chw,chw->hw", mu1xmu2, mu1xmu2))
-    # |2 σ₁₂* + C₂|
-    b_norm = np.sqrt((2 * s12_real + c2) ** 2 + 4 * np.einsum("chw,chw->hw", s12c_vec, s12c_vec))
-    den = (mu11 + mu22 + c1) * (s11 + s22 + c2)
-    return a_norm * b_norm / den
+    # |2 μ₁ μ₂* + C₁|² with μ₁ μ₂* = (μ₁·μ₂, −μ₁×μ₂) and |μ₁×μ₂|² = |μ₁|²|μ₂|² − (μ₁·μ₂)²
+    # (Lagrange): 4 |μ₁|²|μ₂|² + 4 C₁ μ₁·μ₂ + C₁², a sum of non-negative terms.
+    a2 = mu11 * mu22
+    a2 *= 4
+    a2 += (4 * c1) * mu12
+    a2 += c1 * c1
+    # |2 σ₁₂* + C₂|²: real part 2 (w * q₁·q₂ − μ₁·μ₂) + C₂, vector part 2 (w * q₁×q₂ − μ₁×μ₂)
+    s12c_vec = _cross(mu1, mu2)
+    np.subtract(m[9:12], s12c_vec, out=s12c_vec)
+    b2 = _dot(s12c_vec, s12c_vec)
+    b2 *= 4
+    s12_real = m[8] - mu12
+    s12_real *= 2
+    s12_real += c2
+    b2 += s12_real * s12_real
+    # denominator: (|μ₁|² + |μ₂|² + C₁)(σ₁² + σ₂² + C₂), σ² = w * |q|² − |μ|²
+    mu_sq = mu11 + mu22
+    sigma_sq = m[6] + m[7]
+    sigma_sq -= mu_sq
+    sigma_sq += c2
+    mu_sq += c1
+    num = np.sqrt(a2 * b2, out=a2)
+    return num / (mu_sq * sigma_sq)
 
 
 def qssim(x: np.ndarray, y: np.ndarray) -> float:
@@ -170,109 +228,24 @@ def qssim(x: np.ndarray, y: np.ndarray) -> float:
     return float(qssim_map(x, y).mean())
 
 
-def qssim_torch(x, y):
-    """Batched QSSIM in torch: ``x, y`` of shape ``(B, 3, H, W)`` (0-255) → ``(B,)`` float64.
-
-    The same definition as :func:`qssim` (agrees within 1e-6), computed with separable
-    ``conv2d`` on any device.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    if x.shape != y.shape or x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(
-            f"qssim_torch: expected two (B, 3, H, W) tensors, got {x.shape}, {y.shape}"
-        )
-    h, w = x.shape[-2:]
-    f = downsample_factor(h, w)
-    x = x.to(torch.float64) / QSSIM_DIVISOR
-    y = y.to(torch.float64) / QSSIM_DIVISOR
-    if f > 1:
-        lo = (f - 1) // 2
-        box = torch.full((3, 1, f, f), 1.0 / (f * f), dtype=torch.float64, device=x.device)
-
-        def down(a):
-            a = _symmetric_pad(a, lo, f - 1 - lo)
-            return F.conv2d(a, box, groups=3)[..., ::f, ::f]
-
-        x, y = down(x), down(y)
-    if min(x.shape[-2:]) < WINDOW_SIZE:
-        raise ValueError(
-            f"qssim_torch: images of {h}x{w} are {x.shape[-2]}x{x.shape[-1]} after automatic "
-            f"downsampling, smaller than the {WINDOW_SIZE}x{WINDOW_SIZE} window"
-        )
-    q1, q2 = x / math.sqrt(3.0), y / math.sqrt(3.0)  # (B, 3, H', W')
-    g = torch.as_tensor(gaussian_window_1d(), dtype=torch.float64, device=x.device)
-
-    def filt(a):  # (B, C, H, W) -> valid (B, C, H-10, W-10)
-        c = a.shape[1]
-        a = F.conv2d(a, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-        return F.conv2d(a, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-
-    def cross(a, b):
-        return torch.linalg.cross(a, b, dim=1)
-
-    stacked = torch.cat(
-        [
-            q1,
-            q2,
-            (q1 * q1).sum(1, keepdim=True),
-            (q2 * q2).sum(1, keepdim=True),
-            (q1 * q2).sum(1, keepdim=True),
-            cross(q1, q2),
-        ],
-        dim=1,
-    )  # (B, 12, H', W'): all 12 filterings in one grouped convolution
-    m = filt(stacked)
-    mu1, mu2 = m[:, 0:3], m[:, 3:6]
-    s11 = m[:, 6] - (mu1 * mu1).sum(1)
-    s22 = m[:, 7] - (mu2 * mu2).sum(1)
-    s12_real = m[:, 8] - (mu1 * mu2).sum(1)
-    mu_cross = cross(mu1, mu2)
-    s12c_vec = m[:, 9:12] - mu_cross
-    c1, c2 = QSSIM_K[0] ** 2, QSSIM_K[1] ** 2
-    a_norm = torch.sqrt((2 * (mu1 * mu2).sum(1) + c1) ** 2 + 4 * (mu_cross**2).sum(1))
-    b_norm = torch.sqrt((2 * s12_real + c2) ** 2 + 4 * (s12c_vec**2).sum(1))
-    den = ((mu1 * mu1).sum(1) + (mu2 * mu2).sum(1) + c1) * (s11 + s22 + c2)
-    return (a_norm * b_norm / den).mean(dim=(-2, -1))
-
-
-def _symmetric_pad(a, lo: int, hi: int):
-    """numpy's 'symmetric' padding (edge repeated) of the last two axes of a torch tensor."""
-    import torch
-
-    def pad_axis(t, dim):
-        n = t.shape[dim]
-        idx = list(range(lo - 1, -1, -1)) + list(range(n)) + list(range(n - 1, n - 1 - hi, -1))
-        return t.index_select(dim, torch.as_tensor(idx, device=t.device))
-
-    return pad_axis(pad_axis(a, -2), -1)
-
-
 def ssim(x: np.ndarray, y: np.ndarray) -> float:
-    """SSIM on RGB with Wang's settings (Gaussian σ 1.5, population covariance, range 255)."""
-    from skimage.metrics import structural_similarity
-
-    _validate_pair(np.asarray(x), np.asarray(y), "ssim")
-    return float(
-        structural_similarity(
-            np.asarray(x, np.float64),
-            np.asarray(y, np.float64),
-            channel_axis=-1,
-            gaussian_weights=True,
-            sigma=1.5,
-            use_sample_covariance=False,
-            data_range=255,
-        )
-    )
+    """Wang et al.'s SSIM on RGB (mean over channels), as their ``ssim.m``: automatic
+    downsampling, 11×11 Gaussian window (σ 1.5), 'valid' mode, ``K = (0.01, 0.03)``,
+    ``L = 255``. See the module docstring for its relation to scikit-image's."""
+    x, y = _prepare(x, y, "ssim")
+    a, b = np.moveaxis(x, -1, 0), np.moveaxis(y, -1, 0)  # (3, H, W)
+    m = _filter_valid(np.concatenate([a, b, a * a, b * b, a * b]))
+    ux, uy = m[0:3], m[3:6]
+    vx, vy, vxy = m[6:9] - ux * ux, m[9:12] - uy * uy, m[12:15] - ux * uy  # population (co)variance
+    c1, c2 = (SSIM_K[0] * 255) ** 2, (SSIM_K[1] * 255) ** 2
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+    return float(s.mean())
 
 
 def psnr(x: np.ndarray, y: np.ndarray) -> float:
     """PSNR in dB over all RGB channels, data range 255 (``inf`` for identical images)."""
-    x = np.asarray(x, np.float64)
-    y = np.asarray(y, np.float64)
-    _validate_pair(x, y, "psnr")
-    mse = float(((x - y) ** 2).mean())
+    x, y = _validate_pair(x, y, "psnr")
+    mse = float(np.mean((x.astype(np.float64) - y) ** 2))
     return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 

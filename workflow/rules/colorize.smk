@@ -3,24 +3,27 @@
 
 rule test_set:
     input:
-        demo=test_demo_input(),
+        demo=demo_tree("sun"),
     output:
-        table="results/test/test_set.tsv",
-        rejected="results/test/rejected.tsv",
+        table=f"{RES}/test/test_set.tsv",
+        rejected=f"{RES}/test/rejected.tsv",
     log:
-        "logs/test/test_set.log",
+        f"{LOGS}/test/test_set.log",
     benchmark:
-        "benchmarks/test/test_set.tsv"
+        f"{BENCH}/test/test_set.tsv"
     conda:
         "../../envs/data.yaml"
-    threads: TEST["threads"]
+    threads: S.test.threads
+    resources:
+        # one reduced-size decode per candidate, a few rejected per category
+        runtime=lambda wc, threads: minutes(1.5 * n_test_images(), 0.05, threads),
     params:
         root=test_root,
-        list_file=TEST["list_file"],
-        n_per_category=TEST["n_per_category"],
-        seed=TEST["seed"],
-        min_chroma=TEST["min_chroma"],
-        max_pixels=DATA["max_pixels"],
+        list_file=S.test.list_file,
+        n_per_category=S.test.n_per_category,
+        seed=S.test.seed,
+        min_chroma=S.test.min_chroma,
+        max_pixels=S.data.prepare.max_pixels,
     script:
         "../scripts/test_set.py"
 
@@ -30,23 +33,26 @@ rule colorize:
         table=rules.test_set.output.table,
         model=rules.train.output.model,
     output:
-        images=directory("results/colorize/model"),
-        index="results/colorize/model.tsv",
+        images=directory(f"{RUN_DIR}/colorize/images"),
+        index=f"{RUN_DIR}/colorize/colorized.tsv",
     log:
-        "logs/colorize/colorize.log",
+        f"{LOGS}/{{variant}}/seed{{seed}}/colorize.log",
     benchmark:
-        "benchmarks/colorize/colorize.tsv"
+        f"{BENCH}/{{variant}}/seed{{seed}}/colorize.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: config["colorize"]["threads"]
+    threads: S.colorize.threads
     resources:
-        gpu=config["colorize"]["gpus"],
-        # full-resolution float64 Y/UV planes of one batch (SUN images reach ~12 MP)
-        mem_mb=2048 + 400 * config["colorize"]["batch_size"],
+        gpu=S.colorize.gpus,
+        # full-resolution planes of one batch (SUN images reach ~12 MP)
+        mem_mb=2048 + 400 * S.colorize.batch_size,
+        # decode, inference, recombination and PNG writing: about 0.5 s per image on a CPU
+        runtime=lambda wc, threads: minutes(n_test_images(), 0.5, threads),
     params:
-        size=DATA["image_size"],
-        batch_size=config["colorize"]["batch_size"],
-        alpha=config["colorize"]["alpha"],
-        device=lambda wc: "auto" if config["colorize"]["gpus"] else "cpu",
+        size=S.data.prepare.image_size,
+        batch_size=S.colorize.batch_size,
+        alpha=S.colorize.alpha,
+        compression=S.colorize.png_compression,
+        device="auto" if S.colorize.gpus else "cpu",
     script:
         "../scripts/colorize.py"

@@ -1,96 +1,97 @@
-# Figures and tables in reports/, built from the results tables alone: editing a figure
-# script reruns only these rules, never training or inference.
+# Figures and tables in the reports folder, built from the results tables alone: editing a
+# figure script reruns only these rules, never training or inference.
+
+
+localrules:
+    demo,
+    backbone,
+    data_summary,
+    figure_training,
+    figure_scores,
+    figure_claims,
+    figure_categories,
+    figure_examples,
+    results_table,
+    reports,
+    all,
 
 
 rule figure_training:
     input:
-        metrics=rules.train.output.metrics,
+        metrics=run_files("train/metrics.tsv"),
     output:
-        report(
-            "reports/figures/training_curves.png",
-            caption="../report/training_curves.rst",
-            category="Training",
-        ),
+        figure("training_curves", "Training"),
     log:
-        "logs/report/figure_training.log",
+        f"{LOGS}/report/figure_training.log",
     conda:
         "../../envs/report.yaml"
     params:
         kind="training",
+        runs=[{"variant": r.variant, "seed": r.seed} for r in S.runs],
     script:
         "../scripts/figures.py"
 
 
-rule figure_qssim:
+rule figure_scores:
     input:
-        scores=rules.score.output.scores,
+        scores=rules.study.output.scores,
     output:
-        report(
-            "reports/figures/qssim_distribution.png",
-            caption="../report/qssim_distribution.rst",
-            category="Scores",
-        ),
+        qssim=figure("qssim_distribution", "Scores"),
+        seeds=figure("seed_spread", "Scores"),
+        vs_gray=figure("model_vs_gray", "Scores"),
+        colourfulness=figure("qssim_vs_colourfulness", "Scores"),
     log:
-        "logs/report/figure_qssim.log",
+        f"{LOGS}/report/figure_scores.log",
     conda:
         "../../envs/report.yaml"
     params:
-        kind="qssim",
+        kind="scores",
+        reference=S.reference,
+    script:
+        "../scripts/figures.py"
+
+
+rule figure_claims:
+    input:
+        claims=rules.study.output.claims,
+    output:
+        figure("paired_deltas", "Claims"),
+    log:
+        f"{LOGS}/report/figure_claims.log",
+    conda:
+        "../../envs/report.yaml"
+    params:
+        kind="claims",
     script:
         "../scripts/figures.py"
 
 
 rule figure_categories:
     input:
-        by_category=rules.score.output.by_category,
+        by_category=rules.study.output.by_category,
     output:
-        report(
-            "reports/figures/category_qssim.png",
-            caption="../report/category_qssim.rst",
-            category="Scores",
-        ),
+        figure("category_qssim", "Scores"),
     log:
-        "logs/report/figure_categories.log",
+        f"{LOGS}/report/figure_categories.log",
     conda:
         "../../envs/report.yaml"
     params:
         kind="categories",
-    script:
-        "../scripts/figures.py"
-
-
-rule figure_colourfulness:
-    input:
-        scores=rules.score.output.scores,
-    output:
-        report(
-            "reports/figures/qssim_vs_colourfulness.png",
-            caption="../report/qssim_vs_colourfulness.rst",
-            category="Scores",
-        ),
-    log:
-        "logs/report/figure_colourfulness.log",
-    conda:
-        "../../envs/report.yaml"
-    params:
-        kind="colourfulness",
+        reference=S.reference,
     script:
         "../scripts/figures.py"
 
 
 rule figure_examples:
     input:
-        scores=rules.score.output.scores,
+        scores=f"{RES}/{S.reference}/seed{SEEDS[0]}/score/scores.tsv",
+        baselines=rules.score_baselines.output.scores,
         table=rules.test_set.output.table,
-        index=rules.colorize.output.index,
+        colorized=f"{RES}/{S.reference}/seed{SEEDS[0]}/colorize/colorized.tsv",
     output:
-        report(
-            "reports/figures/examples.png",
-            caption="../report/examples.rst",
-            category="Examples",
-        ),
+        figure("examples", "Examples"),
     log:
-        "logs/report/figure_examples.log",
+        f"{LOGS}/report/figure_examples.log",
     conda:
         "../../envs/report.yaml"
     params:
@@ -101,22 +102,26 @@ rule figure_examples:
 
 rule results_table:
     input:
-        summary=rules.score.output.summary,
-        train=rules.train.output.summary,
+        claims=rules.study.output.claims,
+        summary=rules.study.output.summary,
+        seeds=rules.study.output.seeds,
+        runs=run_files("train/summary.json"),
     output:
-        md=report(
-            "reports/results.md",
+        html=report(
+            f"{REPORTS}/results.html",
             caption="../report/results.rst",
-            category="Tables",
+            category="Claims",
+            labels={"table": "results"},
         ),
-        tsv="reports/results.tsv",
+        md=f"{REPORTS}/results.md",
+        tsv=f"{REPORTS}/results.tsv",
     log:
-        "logs/report/results_table.log",
+        f"{LOGS}/report/results_table.log",
     conda:
         "../../envs/report.yaml"
     params:
         kind="table",
-        settings=report_settings(),
+        settings=report_workflow_settings(),
     script:
         "../scripts/figures.py"
 

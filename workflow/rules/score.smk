@@ -1,41 +1,73 @@
-# Metrics for the model and the baselines, scored the same way.
-
-
-rule chroma_stats:
-    input:
-        UV=shard_files("UV.npy"),
-    output:
-        "results/data/chroma_stats.json",
-    log:
-        "logs/data/chroma_stats.log",
-    conda:
-        "../../envs/data.yaml"
-    script:
-        "../scripts/chroma_stats.py"
+# Metrics for every run of the model and for the baselines (scored once), then the study:
+# paired comparisons, seeds, claims.
 
 
 rule score:
     input:
         table=rules.test_set.output.table,
-        index=rules.colorize.output.index,
-        stats=rules.chroma_stats.output[0],
+        colorized=rules.colorize.output.index,
     output:
-        scores="results/score/scores.tsv",
-        summary="results/score/summary.tsv",
-        by_category="results/score/by_category.tsv",
+        scores=f"{RUN_DIR}/score/scores.tsv",
     log:
-        "logs/score/score.log",
+        f"{LOGS}/{{variant}}/seed{{seed}}/score.log",
     benchmark:
-        "benchmarks/score/score.tsv"
+        f"{BENCH}/{{variant}}/seed{{seed}}/score.tsv"
     conda:
         "../../envs/data.yaml"
-    threads: config["score"]["threads"]
+    threads: S.score.threads
     resources:
-        # each process holds one image pair's 12 float64 QSSIM planes (~1.2 GB at 12 MP)
+        # each process holds one image pair's planes (~1.2 GB at 12 MP)
         mem_mb=lambda wc, threads: 1024 + 1536 * threads,
+        # QSSIM, SSIM, PSNR and colourfulness: about 0.2 s per 1 MP image
+        runtime=lambda wc, threads: minutes(n_test_images(), 0.2, threads),
     params:
-        resolution=config["score"]["resolution"],
-        model_size=DATA["image_size"],
-        n_boot=config["score"]["n_boot"],
+        resolution=S.score.resolution,
+        model_size=S.data.prepare.image_size,
+        run=lambda wc: {"variant": wc.variant, "seed": int(wc.seed)},
     script:
         "../scripts/score.py"
+
+
+use rule score as score_baselines with:
+    input:
+        table=rules.test_set.output.table,
+        stats=rules.data_summary.output.chroma,
+    output:
+        scores=f"{RES}/baselines/score/scores.tsv",
+    log:
+        f"{LOGS}/baselines/score.log",
+    benchmark:
+        f"{BENCH}/baselines/score.tsv"
+    resources:
+        mem_mb=lambda wc, threads: 1024 + 1536 * threads,
+        runtime=lambda wc, threads: minutes(2 * n_test_images(), 0.2, threads),
+    params:
+        resolution=S.score.resolution,
+        model_size=S.data.prepare.image_size,
+        run={},
+
+
+rule study:
+    input:
+        runs=run_files("score/scores.tsv"),
+        baselines=rules.score_baselines.output.scores,
+    output:
+        scores=f"{RES}/study/scores.tsv",
+        claims=f"{RES}/study/claims.tsv",
+        summary=f"{RES}/study/summary.tsv",
+        seeds=f"{RES}/study/seeds.tsv",
+        by_category=f"{RES}/study/by_category.tsv",
+    log:
+        f"{LOGS}/study/study.log",
+    benchmark:
+        f"{BENCH}/study/study.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        runtime=60,
+    params:
+        claims={v: str(S.variants[v].get("claim", "")) for v in VARIANTS},
+        reference=S.reference,
+        n_boot=S.score.n_boot,
+    script:
+        "../scripts/study.py"

@@ -2,27 +2,27 @@
 
 import _bootstrap
 
-_bootstrap.start(snakemake)  # noqa: F821
+_bootstrap.start(snakemake)
 
-import csv  # noqa: E402
-from pathlib import Path  # noqa: E402
+import torch
 
-import torch  # noqa: E402
+from colorcnn.colorize import Colorizer, check_output_dir, colorize_files, output_name
+from colorcnn.tables import COLORIZED_COLUMNS, TEST_COLUMNS, read_rooted, write_tsv
 
-from colorcnn.colorize import Colorizer, colorize_files  # noqa: E402
-from colorcnn.sampling import read_table  # noqa: E402
-
-sm = snakemake  # noqa: F821
+sm = snakemake
+p = sm.params
 torch.set_num_threads(sm.threads)
-root, rows = read_table(sm.input.table)
-pairs = [(root / r["path"], Path(r["path"]).with_suffix(".png")) for r in rows]
-colorizer = Colorizer.from_checkpoint(sm.input.model, device=sm.params.device, size=sm.params.size)
-out = Path(sm.output.images)
-out.mkdir(parents=True, exist_ok=True)
-res = colorize_files(colorizer, pairs, out, batch_size=sm.params.batch_size, alpha=sm.params.alpha)
+root, rows = read_rooted(sm.input.table, TEST_COLUMNS)
+pairs = [(root / r["path"], output_name(r["path"])) for r in rows]
+out = check_output_dir(sm.output.images)
+colorizer = Colorizer.from_checkpoint(sm.input.model, device=p.device, size=p.size)
+res = colorize_files(
+    colorizer, pairs, out, batch_size=p.batch_size, alpha=p.alpha, compression=p.compression
+)
 if res["failed"]:
     raise RuntimeError(f"{len(res['failed'])} test images could not be colorized: {res['failed']}")
-with open(sm.output.index, "w", newline="") as f:
-    w = csv.writer(f, delimiter="\t", lineterminator="\n")
-    w.writerow(("image", "png"))
-    w.writerows((r["path"], str(out / rel)) for r, (_, rel) in zip(rows, pairs, strict=True))
+write_tsv(
+    sm.output.index,
+    COLORIZED_COLUMNS,
+    ((r["path"], out / rel) for r, (_, rel) in zip(rows, pairs, strict=True)),
+)

@@ -1,38 +1,30 @@
-"""Rule `score`: QSSIM, SSIM, PSNR and colourfulness for the model and the baselines."""
+"""Rules `score` (a run of the model) and `score_baselines` (gray, mean chroma): QSSIM, SSIM,
+PSNR and colourfulness of every test image."""
 
 import _bootstrap
 
-_bootstrap.start(snakemake)  # noqa: F821
+_bootstrap.start(snakemake)
 
-import csv  # noqa: E402
+from colorcnn.evaluate import BASELINES, ScoreJob, read_stats, score_all
+from colorcnn.tables import COLORIZED_COLUMNS, TEST_COLUMNS, read_rooted, read_tsv, write_frame
 
-from colorcnn.evaluate import ScoreJob, read_stats, score_all, summarize  # noqa: E402
-from colorcnn.io import atomic_path  # noqa: E402
-from colorcnn.sampling import read_table  # noqa: E402
-
-sm = snakemake  # noqa: F821
+sm = snakemake
 p = sm.params
-root, rows = read_table(sm.input.table)
-with open(sm.input.index, newline="") as f:
-    pngs = {r["image"]: r["png"] for r in csv.DictReader(f, delimiter="\t")}
-stats = read_stats(sm.input.stats)
+root, rows = read_rooted(sm.input.table, TEST_COLUMNS)
+if "colorized" in sm.input.keys():  # a run of the model
+    pngs = {r["image"]: r["png"] for r in read_tsv(sm.input.colorized, COLORIZED_COLUMNS)[1]}
+    what = [dict(prediction=pngs[r["path"]], run=dict(p.run)) for r in rows]
+else:  # the baselines
+    what = [dict(baselines=BASELINES, stats=read_stats(sm.input.stats))] * len(rows)
 jobs = [
     ScoreJob(
         r["path"],
         r["category"],
         str(root / r["path"]),
-        {"model": pngs[r["path"]]},
-        p.resolution,
-        p.model_size,
-        stats,
+        resolution=p.resolution,
+        model_size=p.model_size,
+        **w,
     )
-    for r in rows
+    for r, w in zip(rows, what, strict=True)
 ]
-scores = score_all(jobs, processes=sm.threads)
-for df, path in (
-    (scores, sm.output.scores),
-    (summarize(scores, ("method",), p.n_boot), sm.output.summary),
-    (summarize(scores, ("method", "category"), p.n_boot), sm.output.by_category),
-):
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+write_frame(score_all(jobs, processes=sm.threads), sm.output.scores)

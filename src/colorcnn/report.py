@@ -1,0 +1,234 @@
+"""The results tables of ``reports/``: the paper's claims first, then every system's scores.
+
+``results.md`` (for people), ``results.html`` (the same, for the HTML report and browsers) and
+``results.tsv`` (for programs: one tidy table, ``section`` = ``claim``, ``score`` or ``seeds``).
+The settings that a reader needs to interpret the numbers come from the runs' own summaries
+(what training actually did, with the data fingerprint and backbone SHA-256), plus a few
+workflow settings; :func:`settings` assembles them in one place.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from .figures import label
+from .io import atomic_path
+
+RESULT_COLUMNS = (
+    "section",
+    "item",
+    "comparison",
+    "metric",
+    "estimate",
+    "lo",
+    "hi",
+    "win",
+    "win_lo",
+    "win_hi",
+    "n",
+    "verdict",
+)
+METRIC_NAMES = {
+    "qssim": "QSSIM",
+    "ssim": "SSIM",
+    "psnr": "PSNR (dB)",
+    "colourfulness": "colourfulness",
+    "colourfulness_gap": "colourfulness gap",
+}
+DIGITS = {"psnr": 2, "colourfulness": 1, "colourfulness_gap": 1}
+
+
+def settings(summaries: list[dict], workflow: dict) -> dict:
+    """What a reader needs to interpret the tables: per-run facts (all runs must agree on the
+    data and backbone) and the workflow settings given."""
+    first = summaries[0]
+    prov = first["provenance"]
+    heads = {f"{s['variant']}": s for s in summaries}
+    return {
+        "backbone weights": first["backbone_weights"],
+        "backbone sha256": prov["backbone"][:16],
+        "training images (held out)": f"{first['n_train_images']} ({first['n_val_images']})",
+        "training data fingerprint": prov["data"],
+        "image size": first["image_size"],
+        "epochs / steps": f"{first['epochs']} / {first['steps']}",
+        "batch size": first["batch_size"],
+        **{f"variant {v}": _describe_run(s) for v, s in heads.items()},
+        "seeds": " ".join(sorted({str(s["seed"]) for s in summaries})),
+        **workflow,
+        "code version": first["code_version"],
+    }
+
+
+def _describe_run(s: dict) -> str:
+    h, t = s["provenance"]["head"], s["provenance"]["train"]
+    return (
+        f"T = {'+'.join(h['taps'])}; Q = {h['a_channels']} ({h['a_kernel']}x{h['a_kernel']}) + "
+        f"{h['b_channels']} ({h['b_kernel']}x{h['b_kernel']}); loss {t['loss']}; lr {t['lr']}"
+    )
+
+
+def _fmt(mean, lo, hi, digits=3) -> str:
+    if not np.isfinite(mean):
+        return "n/a"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def _claim_rows(claims: pd.DataFrame) -> list[list[str]]:
+    return [
+        [
+            r["claim"],
+            r["comparison"],
+            _fmt(r["delta"], r["lo"], r["hi"], 4),
+            f"{_fmt(r['win'], r['win_lo'], r['win_hi'], 2)} (n={int(r['n'])})",
+            r["verdict"],
+        ]
+        for _, r in claims.iterrows()
+    ]
+
+
+def _score_rows(summary: pd.DataFrame, metrics) -> list[list[str]]:
+    return [
+        [label(r["system"]), str(int(r["n"]))]
+        + [_fmt(r[m], r[f"{m}_lo"], r[f"{m}_hi"], DIGITS.get(m, 3)) for m in metrics]
+        for _, r in summary.iterrows()
+    ]
+
+
+def _seed_rows(seeds: pd.DataFrame) -> list[list[str]]:
+    return [
+        [
+            r["variant"],
+            str(r["seeds"]),
+            str(r["qssim_per_seed"]),
+            _fmt(r["qssim_mean"], np.nan, np.nan, 4)
+            + ("" if not np.isfinite(r["qssim_sd"]) else f" ± {r['qssim_sd']:.4f}"),
+            _fmt(r["delta_gray"], r["delta_gray_lo"], r["delta_gray_hi"], 4),
+        ]
+        for _, r in seeds.iterrows()
+    ]
+
+
+def tidy(claims, summary, seeds, metrics) -> pd.DataFrame:
+    """All results as one long table (``RESULT_COLUMNS``)."""
+    rows = []
+    for _, r in claims.iterrows():
+        rows.append(
+            [
+                "claim",
+                r["claim"],
+                r["comparison"],
+                r["metric"],
+                r["delta"],
+                r["lo"],
+                r["hi"],
+                r["win"],
+                r["win_lo"],
+                r["win_hi"],
+                r["n"],
+                r["verdict"],
+            ]
+        )
+    for _, r in summary.iterrows():
+        for m in metrics:
+            rows.append(
+                [
+                    "score",
+                    r["system"],
+                    "",
+                    m,
+                    r[m],
+                    r[f"{m}_lo"],
+                    r[f"{m}_hi"],
+                    np.nan,
+                    np.nan,
+                    np.nan,
+                    r["n"],
+                    "",
+                ]
+            )
+    for _, r in seeds.iterrows():
+        rows.append(
+            [
+                "seeds",
+                r["variant"],
+                f"{r['variant']} − gray",
+                "qssim",
+                r["delta_gray"],
+                r["delta_gray_lo"],
+                r["delta_gray_hi"],
+                np.nan,
+                np.nan,
+                np.nan,
+                len(str(r["seeds"]).split()),
+                "",
+            ]
+        )
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
+SECTIONS = {
+    "claims": (
+        "The paper's claims, tested image by image",
+        ["claim", "comparison", "paired Δ QSSIM [95% CI]", "win rate [95% CI]", "verdict"],
+    ),
+    "scores": ("Scores per system (variants: mean over seeds)", None),
+    "seeds": (
+        "Seeds",
+        ["variant", "seeds", "QSSIM per seed", "mean ± sd", "Δ vs gray [CI over images and seeds]"],
+    ),
+}
+NOTE = (
+    "Paired Δ: mean over test images of (first − second), 95% BCa bootstrap interval. "
+    "Win rate: share of images where the first scores higher, Wilson interval. Verdict: "
+    "supported when the interval lies above 0, contradicted when below, else "
+    "inconclusive. Scores: means with 95% BCa intervals over test images."
+)
+
+
+def write_results(claims, summary, seeds, metrics, setting: dict, out_md, out_tsv, out_html):
+    """``results.md``, ``results.html`` and ``results.tsv`` from the study's tables."""
+    score_header = ["system", "n"] + [METRIC_NAMES[m] for m in metrics]
+    tables = [
+        (*SECTIONS["claims"], _claim_rows(claims)),
+        (SECTIONS["scores"][0], score_header, _score_rows(summary, metrics)),
+        (*SECTIONS["seeds"], _seed_rows(seeds)),
+        ("Settings", ["setting", "value"], [[k, str(v)] for k, v in setting.items()]),
+    ]
+    md = []
+    for title, header, rows in tables:
+        md += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        md += ["| " + " | ".join(r) + " |" for r in rows]
+        md += ["", NOTE, ""] if title.startswith("The paper") else [""]
+    with atomic_path(out_md) as tmp:
+        tmp.write_text("\n".join(md))
+    with atomic_path(out_html) as tmp:
+        tmp.write_text(_html(tables))
+    with atomic_path(out_tsv) as tmp:
+        tidy(claims, summary, seeds, metrics).to_csv(
+            tmp, sep="\t", index=False, float_format="%.6g"
+        )
+
+
+def _html(tables) -> str:
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Results</title><style>",
+        "body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;"
+        "margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+        "th{background:#f3f3f3}</style></head><body>",
+    ]
+    for title, header, rows in tables:
+        parts.append(f"<h2>{html.escape(title)}</h2><table><tr>")
+        parts += [f"<th>{html.escape(h)}</th>" for h in header]
+        parts.append("</tr>")
+        for r in rows:
+            parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
+        parts.append("</table>")
+        if title.startswith("The paper"):
+            parts.append(f"<p>{html.escape(NOTE)}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

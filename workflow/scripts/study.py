@@ -1,0 +1,24 @@
+"""Rule `study`: all scores in one table; the paper's claims as paired comparisons, per-system
+summaries, the seeds' spread and the reference model against gray per category."""
+
+import _bootstrap
+
+_bootstrap.start(snakemake)
+
+import pandas as pd
+
+from colorcnn import stats
+from colorcnn.evaluate import METRICS
+from colorcnn.tables import read_frame, write_frame
+
+sm = snakemake
+p = sm.params
+scores = pd.concat([read_frame(f) for f in [*sm.input.runs, sm.input.baselines]], ignore_index=True)
+write_frame(scores, sm.output.scores)
+claims = stats.claims_table(scores, p.claims, p.reference, n_resamples=p.n_boot)
+write_frame(claims, sm.output.claims)
+write_frame(stats.summarize(scores, METRICS, p.n_boot), sm.output.summary)
+write_frame(stats.seed_spread(scores, n_resamples=p.n_boot), sm.output.seeds)
+write_frame(
+    stats.by_category(scores, p.reference, "gray", n_resamples=p.n_boot), sm.output.by_category
+)
