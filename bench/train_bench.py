@@ -1,28 +1,26 @@
-"""Benchmark: training throughput and achieved FLOP/s vs this machine's measured matmul FLOP/s.
+"""Benchmark: training throughput and its fraction of this machine's matrix-multiply peak.
 
-    python bench/train_bench.py                      # CPU: 224 px and the demo's 64 px
-    python bench/train_bench.py --device cuda        # GPU: bf16 autocast + channels_last
+    python bench/train_bench.py                       # CPU: 224 px and 64 px
+    python bench/train_bench.py --device cuda         # GPU: bf16 autocast + channels_last
+    python bench/train_bench.py --device cuda --compile
 
-One run measures, side by side: (1) the peak the machine reaches on a large matmul (float32 on
-CPU, bf16 on CUDA), and (2) full training steps of the paper's network (frozen VGG-16
-hypercolumn + trained head, SGD) at each size, counting the step's FLOPs with
-``torch.utils.flop_counter``. It prints images/s, achieved TFLOP/s and the fraction of the
-matmul peak. GPU memory (peak allocated) is printed on CUDA.
+In one run, interleaved with the training steps: the peak, the best rate of square matmuls of
+several sizes (float32 on CPU, bf16 on CUDA), and full SGD steps of the paper's network
+(frozen VGG-16 hypercolumn + trained head) at each size, their FLOPs counted by
+``torch.utils.flop_counter``. Prints images/s, achieved TFLOP/s and the fraction of the peak.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-import time
-from pathlib import Path
 
+import _common
 import torch
+import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from colorcnn.model import HeadConfig, build_model  # noqa: E402
-from colorcnn.train import loss_fn  # noqa: E402
+from colorcnn.benchmark import compare
+from colorcnn.config import HeadConfig
+from colorcnn.model import ColorizationNet
 
 
 def sync(device):
@@ -30,60 +28,45 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def matmul_peak(device, dtype, n=4096, reps=10) -> float:
+def matmul(device, dtype, n):
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    a @ b
-    sync(device)
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(reps):
+
+    def run():
+        for _ in range(4):
             a @ b
         sync(device)
-        best = min(best, (time.perf_counter() - t0) / reps)
-    return 2 * n**3 / best
+
+    return run, 4 * 2 * n**3
 
 
-def train_step_fn(model, opt, device, bf16: bool):
-    def step(y, target):
+def train_step(size, batch, device, bf16, channels_last, compile_):
+    from torchvision.models import vgg16
+
+    torch.manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = ColorizationNet(vgg16(weights=None).features, HeadConfig()).to(
+        device, memory_format=fmt
+    )
+    net = torch.compile(model) if compile_ else model
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.08, momentum=0.9)
+    y = (torch.rand(batch, 1, size, size, device=device) * 255).contiguous(memory_format=fmt)
+    target = torch.rand(batch, 2, size, size, device=device)
+
+    def step():
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = model(y)
-        loss = loss_fn("bce", logits.float(), target)
+            logits = net(y)
+        loss = F.binary_cross_entropy_with_logits(logits.float(), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        return loss
+        sync(device)
 
-    return step
-
-
-def bench_size(size, batch, device, bf16, channels_last, steps):
     from torch.utils.flop_counter import FlopCounterMode
 
-    torch.manual_seed(0)
-    model = build_model(HeadConfig(), "random").to(device)
-    mem = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=mem)
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.08, momentum=0.9)
-    y = (torch.rand(batch, 1, size, size, device=device) * 255).contiguous(memory_format=mem)
-    target = torch.rand(batch, 2, size, size, device=device)
-    step = train_step_fn(model, opt, device, bf16)
     with FlopCounterMode(display=False) as fc:
-        step(y, target)
-    flops = fc.get_total_flops()
-    for _ in range(2):
-        step(y, target)  # warm-up (cudnn autotune, allocator)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    sync(device)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step(y, target)
-    sync(device)
-    dt = (time.perf_counter() - t0) / steps
-    mem_gb = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
-    return batch / dt, flops / dt, flops / batch, mem_gb
+        step()
+    return step, fc.get_total_flops()
 
 
 def main(argv=None):
@@ -95,37 +78,40 @@ def main(argv=None):
         type=int,
         nargs="+",
         default=None,
-        help="batch per size (default: CPU 4/16, CUDA 64/256)",
+        help="batch per size (default: CPU 4 and 16, CUDA 128 and 512)",
     )
-    ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--no-bf16", action="store_true")
-    ap.add_argument("--no-channels-last", action="store_true")
+    ap.add_argument("--matmul", type=int, nargs="+", default=None, help="matmul sizes")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--compile", action="store_true", help="torch.compile the network")
     a = ap.parse_args(argv)
     device = torch.device(a.device)
     cuda = device.type == "cuda"
     if cuda:
         torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    bf16 = cuda and not a.no_bf16
-    cl = cuda and not a.no_channels_last
-    dtype = torch.bfloat16 if bf16 else torch.float32
-    peak = matmul_peak(device, dtype, n=8192 if cuda else 2048)
-    batches = a.batch or ([64, 256] if cuda else [4, 16])
-    steps = a.steps or (20 if cuda else 3)
-    name = torch.cuda.get_device_name() if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device: {name}; torch {torch.__version__}; bf16={bf16} channels_last={cl}")
-    print(f"measured {dtype} matmul peak: {peak / 1e12:.2f} TFLOP/s")
-    print(
-        f"{'size':>5} {'batch':>5} {'img/s':>9} {'GFLOP/img':>10} {'TFLOP/s':>8} "
-        f"{'of peak':>8} {'mem GiB':>8}"
-    )
+    dtype = torch.bfloat16 if cuda else torch.float32
+    _common.header(f"training, {device.type}{' (bf16, channels_last)' if cuda else ''}")
+    if cuda:
+        print(f"# {torch.cuda.get_device_name()}")
+    sides, work = {}, {}
+    for n in a.matmul or ([4096, 8192, 16384] if cuda else [1024, 2048, 4096]):
+        sides[f"matmul {n}"], work[f"matmul {n}"] = matmul(device, dtype, n)
+    batches = a.batch or ([128, 512] if cuda else [4, 16])
     for size, batch in zip(a.sizes, batches, strict=False):
-        ips, fps, fpi, mem = bench_size(size, batch, device, bf16, cl, steps)
+        name = f"train {size} px x{batch}"
+        sides[name], work[name] = train_step(size, batch, device, cuda, cuda, a.compile)
+    t = compare(sides, repeats=a.repeats, work=work)
+    peak = max(v.rate for k, v in t.items() if k.startswith("matmul"))
+    print(f"{'':22}{'median':>10} {'spread':>20} {'TFLOP/s':>9} {'of peak':>8} {'images/s':>9}")
+    for name, v in t.items():
+        imgs = ""
+        if name.startswith("train"):
+            imgs = f"{int(name.rsplit('x', 1)[1]) / v.median:9.1f}"
         print(
-            f"{size:5d} {batch:5d} {ips:9.2f} {fpi / 1e9:10.1f} {fps / 1e12:8.3f} "
-            f"{fps / peak:8.1%} {mem:8.2f}"
+            f"{name:22}{v.median * 1e3:8.1f} ms {v.spread():>20} {v.rate / 1e12:9.3f} "
+            f"{v.rate / peak:8.1%} {imgs}"
         )
+    if cuda:
+        print(f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
 
 
 if __name__ == "__main__":

@@ -1,32 +1,72 @@
-"""The benchmark scripts run (tiny sizes): they are not timed here, only kept working."""
+"""The benchmark scripts run at tiny sizes: kept working, not timed here (bench/ prints
+side-by-side figures; they are not tests)."""
 
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 
+import pytest
 from conftest import ROOT
+
+BENCH = ROOT / "bench"
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    finally:
+        sys.path.remove(str(BENCH))
 
 
-def test_prepare_bench(capsys):
-    _load("prepare_bench").main(["--n", "4", "--size", "32", "--threads", "1", "2"])
-    out = capsys.readouterr().out
-    assert "naive, bicubic (PIL default), 1 thread" in out and "ours, bilinear, 2 thread(s)" in out
+@pytest.mark.parametrize(
+    "name, args, expect",
+    [
+        ("prepare_bench", ["--n", "4", "--size", "32", "--repeats", "1"], "PIL with draft()"),
+        (
+            "train_bench",
+            ["--sizes", "16", "--batch", "2", "--matmul", "64", "--repeats", "1"],
+            "of peak",
+        ),
+        (
+            "qssim_bench",
+            ["--pairs", "1", "--batch", "2", "--sizes", "32x32", "--repeats", "1"],
+            "torch",
+        ),
+        (
+            "loader_bench",
+            ["--images", "64", "--size", "16", "--batch", "8", "--steps", "4", "--repeats", "1"],
+            "whole batches",
+        ),
+        (
+            "score_bench",
+            ["--images", "2", "--height", "48", "--width", "64", "--repeats", "1"],
+            "scaling",
+        ),
+        (
+            "colorize_bench",
+            ["--images", "1", "--height", "48", "--width", "64", "--size", "32", "--repeats", "1"],
+            "ECCV16",
+        ),
+    ],
+)
+def test_bench_runs(name, args, expect, capsys):
+    _load(name).main(args)
+    assert expect in capsys.readouterr().out
 
 
-def test_train_bench(capsys):
-    _load("train_bench").main(["--sizes", "16", "--batch", "2", "--steps", "1"])
-    out = capsys.readouterr().out
-    assert "matmul peak" in out and "of peak" in out
-
-
-def test_qssim_bench(capsys):
-    _load("qssim_bench").main(["--pairs", "1", "--images", "1"])
-    out = capsys.readouterr().out
-    assert "1024x768" in out and "MP/s" in out
+def test_gpu_check_smoke_runs_without_a_gpu():
+    r = subprocess.run(
+        ["bash", str(BENCH / "gpu_check.sh"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for expect in ("of peak", "whole batches", "ECCV16", "torch"):
+        assert expect in r.stdout

@@ -61,14 +61,25 @@ def test_quantize_rounds_and_clips():
     ]
 
 
-def test_torch_matches_numpy():
+def test_torch_inverse_matches_numpy():
     rng = np.random.default_rng(1)
-    rgb = rng.uniform(0, 255, size=(2, 5, 7, 3))
-    t = torch.from_numpy(rgb).permute(0, 3, 1, 2)
-    yuv_t = color.rgb_to_yuv_torch(t).permute(0, 2, 3, 1).numpy()
-    np.testing.assert_allclose(yuv_t, color.rgb_to_yuv(rgb), atol=1e-9)
-    back = color.yuv_to_rgb_torch(torch.from_numpy(yuv_t).permute(0, 3, 1, 2), clip=False)
-    np.testing.assert_allclose(back.permute(0, 2, 3, 1).numpy(), rgb, atol=1e-9)
+    yuv = color.rgb_to_yuv(rng.uniform(0, 255, size=(2, 5, 7, 3)))
+    t = torch.from_numpy(yuv).permute(0, 3, 1, 2)
+    back = color.yuv_to_rgb_torch(t, clip=False).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(back, color.yuv_to_rgb(yuv, clip=False), atol=1e-9)
+
+
+def test_colorize_recombination_is_within_one_level_of_float64():
+    """The float32 torch recombination (colorize) against the float64 numpy formulas."""
+    from colorcnn.colorize import recombine
+
+    rng = np.random.default_rng(2)
+    y = rng.uniform(0, 255, (37, 53))
+    uv_small = torch.from_numpy(rng.uniform(0, 255, (2, 8, 8))).float()
+    uv = torch.nn.functional.interpolate(uv_small[None].double(), (37, 53), mode="bilinear")[0]
+    ref = color.quantize(color.yuv_to_rgb(np.stack([y, uv[0].numpy(), uv[1].numpy()], -1)))
+    got = recombine(y, uv_small)
+    assert got.dtype == np.uint8 and np.abs(got.astype(int) - ref).max() <= 1
 
 
 def test_gray_has_neutral_chroma():

@@ -98,6 +98,22 @@ def test_taps_variant_builds_a_t_of_the_right_width(taps, width, layers):
     assert model.head.a[0].in_channels == width
 
 
+@pytest.mark.parametrize("taps", [("input", "conv1_2", "conv2_2", "conv3_3"), ("conv3_3",)])
+def test_inference_net_computes_the_same_function(taps):
+    """Folded input channels, folded batch norm, T never assembled: the same logits."""
+    from colorcnn.model import InferenceNet
+
+    net = _net(HeadConfig(taps=taps))
+    for bn in (net.head.a[1], net.head.b[1]):  # batch statistics that are not the identity
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+        bn.weight.data.uniform_(0.5, 1.5)
+    net.eval()
+    y = torch.rand(2, 1, 36, 52) * 255
+    with torch.no_grad():
+        torch.testing.assert_close(InferenceNet(net)(y), net(y), rtol=0, atol=1e-5)
+
+
 def test_input_size_must_be_divisible_by_4():
     with pytest.raises(ValueError, match="divisible by 4"):
         _net()(torch.zeros(1, 1, 18, 16))

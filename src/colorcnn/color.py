@@ -11,8 +11,8 @@ and the inverse is ``R = Y + 1.402 (V-128)``, ``G = Y - 0.344136 (U-128) -
 to within 1.3e-6; we use the exact inverse so that a float round trip is exact. Values are
 floats on the 0-255 scale; :func:`quantize` rounds and clips them to ``uint8`` for storage.
 
-Both numpy (channels last, ``[..., 3]``) and torch (channels first, ``[B, 3, H, W]``)
-versions are provided; they use the same matrices.
+numpy functions take channels last (``[..., 3]``); :func:`yuv_to_rgb_torch` (colorizing on a
+GPU) takes ``[B, 3, H, W]`` and uses the same matrix.
 """
 
 from __future__ import annotations
@@ -114,15 +114,6 @@ def chroma_magnitude(uv: np.ndarray) -> float:
     """
     d = np.asarray(uv, dtype=np.float32) - NEUTRAL_CHROMA
     return float(np.sqrt(d[0] ** 2 + d[1] ** 2).mean())
-
-
-def rgb_to_yuv_torch(rgb):
-    """Torch version of :func:`rgb_to_yuv` for ``[B, 3, H, W]`` float tensors (0-255)."""
-    import torch
-
-    m = torch.as_tensor(RGB_TO_YUV, dtype=rgb.dtype, device=rgb.device)
-    off = torch.as_tensor(YUV_OFFSET, dtype=rgb.dtype, device=rgb.device)
-    return torch.einsum("oc,bchw->bohw", m, rgb) + off.view(1, 3, 1, 1)
 
 
 def yuv_to_rgb_torch(yuv, *, clip: bool = True):

@@ -23,10 +23,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .checkpoint import load_checkpoint, model_from_checkpoint, select_device
-from .color import RGB_TO_YUV, quantize, yuv_to_rgb
+from .color import RGB_TO_YUV, yuv_to_rgb_torch
 from .config import DecodeLimits
 from .images import ANY_SIZE, ImageRejected, drop_alpha, open_image
 from .io import atomic_path
+from .model import InferenceNet
 from .sampling import IMAGE_EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,14 @@ def y_to_model_input(y: np.ndarray, size: int) -> torch.Tensor:
 
 
 def recombine(y: np.ndarray, uv_small: torch.Tensor) -> np.ndarray:
-    """Upsample UV ``(2, s, s)`` (0-255) to Y's size and convert to ``uint8`` RGB ``(H, W, 3)``."""
+    """Upsample UV ``(2, s, s)`` (0-255) bilinearly to Y's size and convert Y, U, V to ``uint8``
+    RGB ``(H, W, 3)`` (float32 on UV's device; within one level of a float64 evaluation)."""
     h, w = y.shape
-    uv = F.interpolate(uv_small[None].double(), (h, w), mode="bilinear", align_corners=False)[0]
-    yuv = np.stack([y, uv[0].numpy(), uv[1].numpy()], axis=-1)
-    return quantize(yuv_to_rgb(yuv))
+    dev = uv_small.device
+    uv = F.interpolate(uv_small[None].float(), (h, w), mode="bilinear", align_corners=False)
+    yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).to(dev)[None, None]
+    rgb = yuv_to_rgb_torch(torch.cat([yt, uv], dim=1))  # (1, 3, H, W), clipped to 0-255
+    return rgb.round_()[0].to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
 def save_png(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, compression: int) -> None:
@@ -73,11 +77,12 @@ def save_png(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, compression:
 
 
 class Colorizer:
-    """Batched colorization with a trained model at its training size."""
+    """Batched colorization with a trained model at its training size (run as its
+    :class:`~colorcnn.model.InferenceNet`: the same function, about 1.4x faster)."""
 
     def __init__(self, model, size: int, device: str | torch.device = "cpu", bf16: bool = False):
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        self.model = InferenceNet(model.eval()).to(self.device)
         self.size = size
         self.bf16 = bf16 and self.device.type == "cuda"
 
@@ -97,11 +102,12 @@ class Colorizer:
 
     @torch.no_grad()
     def predict_uv(self, ys: list[np.ndarray]) -> list[torch.Tensor]:
-        """UV at the model size (0-255, ``(2, s, s)`` float32 on CPU) for full-res Y planes."""
+        """UV at the model size (0-255, ``(2, s, s)`` float32 on the model's device) for
+        full-resolution Y planes."""
         batch = torch.stack([y_to_model_input(y, self.size) for y in ys]).to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             uv = self.model.predict_uv(batch)
-        return list(uv.float().cpu())
+        return list(uv.float())
 
     def colorize_arrays(self, ys: list[np.ndarray]) -> list[np.ndarray]:
         return [recombine(y, uv) for y, uv in zip(ys, self.predict_uv(ys), strict=True)]

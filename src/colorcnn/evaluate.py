@@ -26,7 +26,7 @@ from PIL import Image
 
 from .color import quantize, rgb_to_yuv, yuv_to_rgb
 from .images import load_rgb
-from .metrics import colourfulness, psnr, qssim, ssim
+from .metrics import colourfulness, image_quality
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +105,11 @@ def _score(job: ScoreJob) -> list[dict]:
             raise ValueError(f"{job.prediction}: size {pred.shape} differs from {gt.shape}")
         candidates["model"] = pred
     gt_e = _to_eval_size(gt, job)
+    tests = {m: _to_eval_size(rgb, job) for m, rgb in candidates.items()}
+    quality = image_quality(gt_e, list(tests.values()))  # the reference downsampled once
     c_gt = colourfulness(gt_e)
     rows = []
-    for method, rgb in candidates.items():
-        p = _to_eval_size(rgb, job)
+    for (method, p), q in zip(tests.items(), quality, strict=True):
         c = colourfulness(p)
         run = job.run if method == "model" else {}
         rows.append(
@@ -120,9 +121,7 @@ def _score(job: ScoreJob) -> list[dict]:
                 "category": job.category,
                 "width": gt.shape[1],
                 "height": gt.shape[0],
-                "qssim": qssim(gt_e, p),
-                "ssim": ssim(gt_e, p),
-                "psnr": psnr(gt_e, p),
+                **q,
                 "colourfulness": c,
                 "colourfulness_gt": c_gt,
                 "colourfulness_gap": c - c_gt,

@@ -66,30 +66,34 @@ def downsample_factor(h: int, w: int) -> int:
 
 def auto_downsample(img: np.ndarray) -> np.ndarray:
     """``f×f`` box filter (symmetric padding, MATLAB anchoring) then every ``f``-th pixel from
-    the first, as ``(H, W, C)`` float64: computed as means of the kept pixels' boxes."""
-    img = np.asarray(img, dtype=np.float64)
+    the first, as ``(H, W, C)`` float64: computed as means of the kept pixels' boxes (integer
+    sums for 8-bit images, so exactly the box filter's value, rounded once)."""
+    img = np.asarray(img)
     h, w = img.shape[:2]
     f = downsample_factor(h, w)
     if f == 1:
-        return img
+        return img.astype(np.float64, copy=False)
     lo = (f - 1) // 2  # MATLAB imfilter: the box of pixel i covers rows i - lo .. i - lo + f - 1
     nh, nw = -(-h // f), -(-w // f)  # kept pixels: 0, f, 2f, ... < H
     pad = [(lo, max(0, nh * f - lo - h)), (lo, max(0, nw * f - lo - w))]
     p = np.pad(img, pad + [(0, 0)] * (img.ndim - 2), mode="symmetric")
-    rows = p[0 : nh * f : f].copy()  # sums over each block's f rows, then its f columns
+    acc = np.int64 if np.issubdtype(img.dtype, np.integer) else np.float64
+    rows = p[0 : nh * f : f].astype(acc)  # sums over each block's f rows, then its f columns
     for i in range(1, f):
         rows += p[i : nh * f : f]
     out = rows[:, 0 : nw * f : f].copy()
     for j in range(1, f):
         out += rows[:, j : nw * f : f]
-    out /= f * f
-    return out
+    return out / (f * f)
 
 
 def _prepare(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Validated, downsampled float64 images, large enough for the window."""
     x, y = _validate_pair(x, y, name)
-    shape = x.shape
-    x, y = auto_downsample(x), auto_downsample(y)
+    return _check_window(auto_downsample(x), auto_downsample(y), x.shape, name)
+
+
+def _check_window(x, y, shape, name: str = "qssim"):
     if min(x.shape[:2]) < WINDOW_SIZE:
         raise ValueError(
             f"{name}: images of {shape[0]}x{shape[1]} are {x.shape[0]}x{x.shape[1]} after "
@@ -152,6 +156,21 @@ def _cross(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     return out
 
 
+def image_quality(reference: np.ndarray, tests) -> list[dict[str, float]]:
+    """QSSIM, SSIM and PSNR of each of ``tests`` against ``reference`` (RGB, 0-255), with the
+    reference converted and downsampled once (the score stage's hot path)."""
+    ref = np.asarray(reference)
+    ref_d = auto_downsample(_validate_pair(ref, ref, "qssim")[0])
+    out = []
+    for test in tests:
+        x, y = _validate_pair(ref, test, "qssim")
+        x, y = _check_window(ref_d, auto_downsample(y), x.shape)
+        out.append(
+            {"qssim": float(_qssim_map(x, y).mean()), "ssim": _ssim(x, y), "psnr": psnr(ref, test)}
+        )
+    return out
+
+
 def qssim_map(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The QSSIM map of two RGB images (8-bit range); see the module docstring.
 
@@ -166,7 +185,11 @@ def qssim_map(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         ``(H' - 10, W' - 10)`` float64 map, where ``H', W'`` are the sizes after automatic
         downsampling.
     """
-    x, y = _prepare(x, y, "qssim")
+    return _qssim_map(*_prepare(x, y, "qssim"))
+
+
+def _qssim_map(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The map from downsampled float64 images."""
     # The twelve planes to filter: q₁ (3), q₂ (3), |q₁|², |q₂|², q₁·q₂, q₁×q₂ (3), where
     # q = (0, R, G, B) / (256 √3) is a pure quaternion kept as its vector part (3, H, W).
     k = 1.0 / (QSSIM_DIVISOR * math.sqrt(3.0))
@@ -232,7 +255,10 @@ def ssim(x: np.ndarray, y: np.ndarray) -> float:
     """Wang et al.'s SSIM on RGB (mean over channels), as their ``ssim.m``: automatic
     downsampling, 11×11 Gaussian window (σ 1.5), 'valid' mode, ``K = (0.01, 0.03)``,
     ``L = 255``. See the module docstring for its relation to scikit-image's."""
-    x, y = _prepare(x, y, "ssim")
+    return _ssim(*_prepare(x, y, "ssim"))
+
+
+def _ssim(x: np.ndarray, y: np.ndarray) -> float:
     a, b = np.moveaxis(x, -1, 0), np.moveaxis(y, -1, 0)  # (3, H, W)
     m = _filter_valid(np.concatenate([a, b, a * a, b * b, a * b]))
     ux, uy = m[0:3], m[3:6]

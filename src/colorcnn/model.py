@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import HeadConfig
+from .config import TAP_CHANNELS, HeadConfig
 
 #: ``vgg16().features`` index of the ReLU whose output each tap takes (``input``: none).
 TAP_LAYERS = {"input": -1, "conv1_2": 3, "conv2_2": 8, "conv3_3": 15}
@@ -106,4 +106,125 @@ class ColorizationNet(nn.Module):
     @torch.no_grad()
     def predict_uv(self, y: torch.Tensor) -> torch.Tensor:
         """UV ``(B, 2, H, W)`` on the 0-255 scale."""
+        return torch.sigmoid(self(y).float()) * 255.0
+
+
+def _fold_batch_norm(branch: nn.Sequential) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias of a branch's convolution with its (eval-mode) batch norm folded in."""
+    conv = branch[0]
+    w = conv.weight.detach()
+    b = conv.bias.detach() if conv.bias is not None else torch.zeros(w.shape[0])
+    if isinstance(branch[1], nn.BatchNorm2d):
+        bn = branch[1]
+        scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+        w = w * scale.view(-1, 1, 1, 1)
+        b = (b - bn.running_mean) * scale + bn.bias.detach()
+    return w, b
+
+
+class FoldedConv(nn.Module):
+    """A convolution whose input channels start with the three normalised copies of Y,
+    ``x_c = (Y − m_c) / s_c``, computed from Y itself: ``Σ_c W_c * x_c = (Σ_c W_c / s_c) * Y −
+    Σ_c (m_c / s_c) W_c * 1``. With zero padding the last term is not a constant at the border,
+    so it is the convolution of a ones image, computed once per input size."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, mean, std, n_x: int = 3):
+        super().__init__()
+        k = weight.shape[-1]
+        self.padding = k // 2
+        wx, rest = weight[:, :n_x], weight[:, n_x:]
+        folded = [(wx / std.view(1, -1, 1, 1)).sum(1, keepdim=True)] if n_x else []
+        self.register_buffer("weight", torch.cat([*folded, rest], dim=1))
+        shift = (wx * (mean / std)[:n_x].view(1, -1, 1, 1)).sum(1, keepdim=True)  # 0 if n_x = 0
+        self.register_buffer("shift", shift)
+        self.register_buffer("bias", bias)
+        self._border: dict = {}
+
+    def border(self, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+        key = (h, w, like.device, like.dtype)
+        if key not in self._border:
+            ones = torch.ones(1, 1, h, w, device=like.device, dtype=like.dtype)
+            self._border[key] = self.bias.view(1, -1, 1, 1) - F.conv2d(
+                ones, self.shift.to(like.dtype), padding=self.padding
+            )
+        return self._border[key]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.conv2d(x, self.weight, padding=self.padding)
+        return out + self.border(*x.shape[-2:], out)
+
+
+class InferenceNet(nn.Module):
+    """A trained :class:`ColorizationNet` rearranged for inference; the same function, faster:
+
+    - the three identical normalised copies of Y (in the first VGG convolution and in T)
+      folded into one channel (:class:`FoldedConv`);
+    - batch norm folded into the branch convolutions;
+    - T never assembled: each branch is the sum of its convolutions over T's parts (the
+      concatenation of 451 full-resolution channels cost as much as a third of the network);
+    - the 1×1 branch applied to the deeper taps before upsampling them (a 1×1 convolution
+      commutes with bilinear interpolation), so only its 16 channels are upsampled;
+    - channels_last memory format.
+    """
+
+    def __init__(self, net: ColorizationNet, memory_format=torch.channels_last):
+        super().__init__()
+        hc, head, taps = net.hypercolumn, net.head, net.hypercolumn.taps
+        mean, std = hc.mean.view(-1), hc.std.view(-1)
+        self.first = FoldedConv(
+            hc.features[0].weight.detach(), hc.features[0].bias.detach(), mean, std
+        )
+        self.rest = hc.features[1:]
+        self.taps = [TAP_LAYERS[t] for t in taps]  # -1 stands for the input
+        widths = [1 if t == "input" else TAP_CHANNELS[t] for t in taps]
+        (wa, ba), (wb, bb) = _fold_batch_norm(head.a), _fold_batch_norm(head.b)
+        if "input" in taps:  # fold the input's three channels into one, with the border terms
+            self.a_in = FoldedConv(wa[:, :3], ba, mean, std)
+            self.b_in = FoldedConv(wb[:, :3], bb, mean, std)
+            wa, wb = wa[:, 3:], wb[:, 3:]
+            widths = widths[1:]
+        else:
+            self.a_in = self.b_in = None
+            self.register_buffer("a_bias", ba.view(1, -1, 1, 1))
+            self.register_buffer("b_bias", bb.view(1, -1, 1, 1))
+        # each branch's weights for each deep tap (parameters, so that .to(device) moves them)
+        self.a_parts = nn.ParameterList([nn.Parameter(w, False) for w in wa.split(widths, 1)])
+        self.b_parts = nn.ParameterList([nn.Parameter(w, False) for w in wb.split(widths, 1)])
+        self.pad = head.a[0].padding
+        self.out = head.out
+        self.memory_format = memory_format
+        self.to(memory_format=memory_format)
+
+    def _features(self, y: torch.Tensor) -> list[torch.Tensor]:
+        """The deep taps (not the input), at their own resolutions."""
+        x = F.relu(self.first(y))
+        maps = []
+        for i, layer in enumerate(self.rest, start=1):
+            if i > 1:  # rest[0] is the ReLU applied above
+                x = layer(x)
+            if i in self.taps:
+                maps.append(x)
+        return maps
+
+    @torch.no_grad()
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        h, w = y.shape[-2:]
+        y = y.contiguous(memory_format=self.memory_format)
+        maps = self._features(y)
+        if self.a_in is not None:
+            a, b = self.a_in(y), self.b_in(y)
+        else:
+            a, b = self.a_bias, self.b_bias
+        for f, wa, wb in zip(maps, self.a_parts, self.b_parts, strict=True):
+            full = f.shape[-2:] == (h, w)
+            up = f if full else F.interpolate(f, (h, w), mode="bilinear")
+            a = a + F.conv2d(up, wa, padding=self.pad)
+            bf = F.conv2d(f, wb)  # 1x1 before upsampling: exact
+            b = b + (bf if full else F.interpolate(bf, (h, w), mode="bilinear"))
+        # the output convolution of Q = [relu(a), relu(b)], without assembling Q
+        n_a, k = a.shape[1], self.out.padding
+        out = F.conv2d(F.relu_(a), self.out.weight[:, :n_a], self.out.bias, padding=k)
+        return out + F.conv2d(F.relu_(b), self.out.weight[:, n_a:], padding=k)
+
+    def predict_uv(self, y: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self(y).float()) * 255.0
