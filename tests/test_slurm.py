@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
-from test_workflow import copy_workflow, snakemake
+from test_workflow import copy_workflow, job_counts, snakemake
 
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 DATA_OUTPUTS = ("results/data/manifest.tsv", "results/data/rejected.tsv", "results/data/shards")
@@ -42,10 +42,19 @@ def _files(root: Path):
     return out
 
 
+def _scontrol(jobid: str, env) -> dict[str, str]:
+    out = subprocess.run(
+        ["scontrol", "show", "job", jobid], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    return dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
+
+
 @pytest.mark.slow
 def test_demo_runs_through_slurm_and_matches_a_local_run(tmp_path, slurm_cluster):
-    # The node has no GPU gres: CPU-only jobs, and one short epoch to keep CI fast.
-    overrides = {"train": {"gpus": 0, "epochs": 1}, "colorize": {"gpus": 0}}
+    """Every job goes through sbatch (tiny rules stay local), GPU jobs ask for their GPUs
+    (the node has two count-only GPUs, so training still runs on the CPU inside), train gets
+    train.threads CPUs, and the data stage is byte-identical to a local run's."""
+    overrides = {"train": {"epochs": 1, "gpus": 1, "threads": 2}, "colorize": {"gpus": 1}}
     cfg = tmp_path / "ci.yaml"
     cfg.write_text(yaml.safe_dump(overrides))
     wd = copy_workflow(tmp_path / "slurm")
@@ -65,17 +74,22 @@ def test_demo_runs_through_slurm_and_matches_a_local_run(tmp_path, slurm_cluster
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-6000:]
 
-    # Every job of the run went through SLURM: Snakemake's job stats vs SLURM's own records.
-    stats = {}
-    lines = out.splitlines()
-    start = lines.index("Job stats:")
-    for line in lines[start + 3 :]:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        stats[parts[0]] = int(parts[1])
-    expected = {k: v for k, v in stats.items() if k not in ("all", "total", "reports")}
-    assert {"demo", "sample", "prepare", "train", "colorize", "score"} <= set(expected)
+    # Every cluster job of the run went through SLURM: Snakemake's job stats vs SLURM's records.
+    stats = job_counts(out)
+    local = {
+        "demo",
+        "backbone",
+        "data_summary",
+        "figure_training",
+        "figure_scores",
+        "figure_claims",
+        "figure_categories",
+        "figure_examples",
+        "results_table",
+        "all",
+    }
+    expected = {k: v for k, v in stats.items() if k not in local}
+    assert {"sample", "prepare", "train", "colorize", "score", "study"} <= set(expected)
     sq = subprocess.run(
         ["squeue", "-t", "all", "-h", "-o", "%i|%k|%T"],
         env=slurm_cluster,
@@ -85,22 +99,26 @@ def test_demo_runs_through_slurm_and_matches_a_local_run(tmp_path, slurm_cluster
     ).stdout.split("\n")
     jobs = [ln.split("|") for ln in sq if ln.strip()]
     by_rule: dict[str, int] = {}
-    for _, comment, state in jobs:
+    for jobid, comment, state in jobs:
         assert state == "COMPLETED", jobs
         rule = comment.removeprefix("rule_").split("_wildcards")[0]
         by_rule[rule] = by_rule.get(rule, 0) + 1
+        assert f"has been submitted with SLURM jobid {jobid} " in out, jobid
+        record = _scontrol(jobid, slurm_cluster)
+        assert record["JobState"] == "COMPLETED", record
+        gpus = record.get("TresPerJob", "")
+        if rule in ("train", "colorize"):
+            assert gpus == "gres:gpu:1", (rule, record)
+        else:
+            assert "gpu" not in gpus, (rule, record)
+        if rule == "train":
+            assert record["NumCPUs"] == "2", record  # train.threads, not capped by a profile
     assert by_rule == expected, (by_rule, expected)
-    for jobid, _, _ in jobs:
-        assert f"SLURM jobid {jobid}" in out or "SLURM run ID" in out or jobid in out
-        sc = subprocess.run(
-            ["scontrol", "show", "job", jobid], env=slurm_cluster, capture_output=True, text=True
-        )
-        assert sc.returncode == 0 and "JobState=COMPLETED" in sc.stdout, sc.stdout + sc.stderr
     assert any((wd / "logs" / "slurm").rglob("*.log"))
 
     # The data stage is byte-identical to a local run's.
-    local = copy_workflow(tmp_path / "local")
-    snakemake(local, "results/data/rejected.tsv", "--cores", "2")
-    a, b = _files(wd), _files(local)
+    here = copy_workflow(tmp_path / "local")
+    snakemake(here, "results/data/rejected.tsv", "--cores", "2")
+    a, b = _files(wd), _files(here)
     assert a.keys() == b.keys() and len(a) >= 22
     assert [k for k in a if a[k] != b[k]] == []

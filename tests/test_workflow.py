@@ -46,11 +46,15 @@ def write_config(path: Path, overrides: dict) -> Path:
 
 
 def job_counts(text: str) -> dict[str, int]:
-    """The "Job stats" table of a Snakemake run or dry run."""
+    """The (first) "job / count" table of a Snakemake run or dry run."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.fullmatch(r"\s*job\s+count\s*", line))
     counts = {}
-    for line in text.splitlines():
+    for line in lines[start + 2 :]:
         parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        if parts[0] != "total":
             counts[parts[0]] = int(parts[1])
     return counts
 

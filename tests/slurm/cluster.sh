@@ -2,8 +2,8 @@
 # A one-node SLURM cluster on this machine, for the integration test (tests/test_slurm.py).
 #
 #   cluster.sh start DIR   install packages where missing (root), start munged, slurmctld and
-#                          slurmd with their state, logs and pid files under DIR; prints
-#                          SLURM_CONF=DIR/slurm.conf
+#                          slurmd (a node with 2 count-only GPUs) with their state, logs and
+#                          pid files under DIR; prints SLURM_CONF=DIR/slurm.conf
 #   cluster.sh stop DIR    stop the daemons started for DIR, by their pids
 #
 # No accounting database: job status comes from squeue (MinJobAge keeps finished jobs listed).
@@ -36,6 +36,14 @@ start() {
     node=$(slurmd -C | head -1)
     local host=${node#NodeName=}
     host=${host%% *}
+    # Two fake GPUs: SLURM 22.05 drops file-less GPUs, so each is an empty file standing in for
+    # /dev/nvidiaN. Enough for SLURM to schedule --gpus requests and record them (jobs see no
+    # CUDA device and train on the CPU), so the test can check what each job asked for.
+    touch "$dir/nvidia0" "$dir/nvidia1"
+    cat >"$dir/gres.conf" <<GRES
+AutoDetect=off
+Name=gpu File=$dir/nvidia[0-1]
+GRES
     cat >"$dir/slurm.conf" <<CONF
 ClusterName=colorcnn-ci
 SlurmctldHost=$host
@@ -53,6 +61,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 MpiDefault=none
 ReturnToService=2
+GresTypes=gpu
 MinJobAge=86400
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
@@ -62,18 +71,22 @@ SlurmctldLogFile=$dir/slurmctld.log
 SlurmdLogFile=$dir/slurmd.log
 SlurmctldPort=16817
 SlurmdPort=16818
-$node State=UNKNOWN
+$node Gres=gpu:2 State=UNKNOWN
 PartitionName=ci Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
     # Job steps (srun inside a batch job) read the default path, not $SLURM_CONF: link it there
     # for the life of this cluster, unless another cluster's configuration lives there.
-    if [ -e /etc/slurm/slurm.conf ] && [ ! -L /etc/slurm/slurm.conf ]; then
-        echo "SKIP: /etc/slurm/slurm.conf exists and is not ours; not touching a real cluster" >&2
-        exit 3
-    fi
+    for f in slurm.conf gres.conf; do
+        if [ -e "/etc/slurm/$f" ] && [ ! -L "/etc/slurm/$f" ]; then
+            echo "SKIP: /etc/slurm/$f exists and is not ours; not touching a real cluster" >&2
+            exit 3
+        fi
+    done
     mkdir -p /etc/slurm
-    ln -sfn "$dir/slurm.conf" /etc/slurm/slurm.conf
-    echo /etc/slurm/slurm.conf >"$dir/etc.link"
+    for f in slurm.conf gres.conf; do
+        ln -sfn "$dir/$f" "/etc/slurm/$f"
+        echo "/etc/slurm/$f" >>"$dir/etc.links"
+    done
     export SLURM_CONF=$dir/slurm.conf
     slurmctld -i
     slurmd
@@ -101,8 +114,10 @@ stop() {
         fi
     done
     [ -n "$mdir" ] && rm -rf "$mdir"
-    if [ -s "$dir/etc.link" ] && [ "$(readlink "$(cat "$dir/etc.link")")" = "$dir/slurm.conf" ]; then
-        rm -f "$(cat "$dir/etc.link")"
+    if [ -s "$dir/etc.links" ]; then
+        while read -r link; do
+            [ "$(readlink "$link")" = "$dir/$(basename "$link")" ] && rm -f "$link"
+        done <"$dir/etc.links"
     fi
     return 0
 }
