@@ -254,11 +254,23 @@ def test_demo_end_to_end_report_and_figure_only_reruns(tmp_path, fresh_torch_hom
         assert (reports / "figures" / f"{f}.png").stat().st_size > 10_000, f
     md = (reports / "results.md").read_text()
     assert md.startswith("## The paper's claims") and "random (fallback" in md
-    # the HTML report: every figure and the results table are in it, with labels
+    # the HTML report: every figure and the results table are embedded, viewable (PNG and
+    # HTML, not a markdown link a browser cannot show) and labelled (checked once in Chromium)
     snakemake(wd, "--report", "report.html")
     html = (wd / "report.html").read_text(errors="replace")
-    assert len(html) > 100_000 and "results.html" in html and "training_curves.png" in html
+    assert html.count("data:image/png;") == 8 and html.count("data:text/html;") == 1
     assert "data:text/markdown" not in html
+    for label in (
+        "results table",
+        "paired deltas",
+        "model vs gray",
+        "seed spread",
+        "training curves",
+        "qssim distribution",
+        "category qssim",
+        "examples",
+    ):
+        assert label in html, label
     # nothing to do when up to date; editing a figure script reruns only report rules
     r = snakemake(wd, "-n", "--cores", "2")
     assert "Nothing to be done" in r.stdout + r.stderr

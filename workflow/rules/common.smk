@@ -120,7 +120,7 @@ def figure(name, category):
         f"{REPORTS}/figures/{name}.png",
         caption=f"../report/{name}.rst",
         category=category,
-        labels={"figure": name.replace("_", " ")},
+        labels={"item": name.replace("_", " ")},
     )
 
 

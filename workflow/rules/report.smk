@@ -111,7 +111,7 @@ rule results_table:
             f"{REPORTS}/results.html",
             caption="../report/results.rst",
             category="Claims",
-            labels={"table": "results"},
+            labels={"item": "results table"},
         ),
         md=f"{REPORTS}/results.md",
         tsv=f"{REPORTS}/results.tsv",
