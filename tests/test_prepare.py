@@ -244,17 +244,25 @@ PREPARE_PARAMS = dict(
 )
 
 
-def test_prepare_and_summary_scripts(tmp_path, run_script):
-    _make_manifest(tmp_path)
-    out = {k: str(v) for k, v in ShardFiles.of(tmp_path / "shards", 0).__dict__.items()}
+def _run_prepare(run_script, manifest, shards, log, **params) -> dict[str, str]:
+    """The prepare rule script on shard 0 of ``manifest``; returns its outputs."""
+    out = {k: str(v) for k, v in ShardFiles.of(shards, 0).__dict__.items()}
     run_script(
         "prepare",
-        input={"manifest": tmp_path / "manifest.tsv"},
+        input={"manifest": manifest},
         output=out,
-        params=PREPARE_PARAMS,
+        params={**PREPARE_PARAMS, **params},
         wildcards={"shard": "00000"},
         threads=2,
-        log=[tmp_path / "prepare.log"],
+        log=[log],
+    )
+    return out
+
+
+def test_prepare_and_summary_scripts(tmp_path, run_script):
+    _make_manifest(tmp_path)
+    out = _run_prepare(
+        run_script, tmp_path / "manifest.tsv", tmp_path / "shards", tmp_path / "prepare.log"
     )
     assert np.load(out["Y"]).shape == (7, 32, 32)
     assert "1 rejected (unreadable 1)" in (tmp_path / "prepare.log").read_text()
@@ -292,16 +300,8 @@ def test_console_stays_quiet_at_scale(tmp_path, run_script, capfd):
             save_jpeg(p, 40, 48, seed=k)
         entries.append(Entry(f"c/{k}.JPEG", "c", 0))
     write_manifest(tmp_path / "m.tsv", entries, root)
-    out = {k: str(v) for k, v in ShardFiles.of(tmp_path / "s", 0).__dict__.items()}
-    params = {**PREPARE_PARAMS, "shard_size": 200}
-    run_script(
-        "prepare",
-        input={"manifest": tmp_path / "m.tsv"},
-        output=out,
-        params=params,
-        wildcards={"shard": "00000"},
-        threads=2,
-        log=[tmp_path / "p.log"],
+    out = _run_prepare(
+        run_script, tmp_path / "m.tsv", tmp_path / "s", tmp_path / "p.log", shard_size=200
     )
     console = [ln for ln in capfd.readouterr().err.splitlines() if ln.strip()]
     assert len(console) <= 3, console

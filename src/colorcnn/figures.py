@@ -73,7 +73,7 @@ def training_curves(metrics: pd.DataFrame, out) -> None:
     _style()
     runs = list(dict.fromkeys(metrics["variant"]))
     pal = palette(runs)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), gridspec_kw={"wspace": 0.35})
     m = metrics.copy()
     m["seed"] = m["seed"].astype(str)
     sns.lineplot(

@@ -26,6 +26,7 @@ import math
 import os
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def fit(s: Session) -> None:
             stopping = rt.agree(stop.requested) if at_log or rt.world == 1 else False
             at_ckpt = stopping or (s.step % cfg.checkpoint_every == 0 and s.step < s.total)
             if at_log or at_val or at_ckpt:
-                val = _validate(s, gatherer) if at_val else None
+                val = _validate(s, gatherer, metrics) if at_val else None
                 epoch = (s.step - 1) // s.steps_per_epoch
                 metrics.flush(s.step, epoch, lr, val, s.ckpt if s.ckpt.exists() else None)
             if at_ckpt:
@@ -210,8 +211,11 @@ def fit(s: Session) -> None:
                 raise Preempted(s.step, s.ckpt)
 
 
-def _validate(s: Session, gatherer: Gatherer) -> float | None:
-    return validation_loss(s.model, gatherer, s.rows.val, s.rt, s.cfg.loss, s.cfg.batch_size)
+def _validate(s: Session, gatherer: Gatherer, metrics: MetricsLog) -> float | None:
+    t0 = time.perf_counter()
+    loss = validation_loss(s.model, gatherer, s.rows.val, s.rt, s.cfg.loss, s.cfg.batch_size)
+    metrics.t0 += time.perf_counter() - t0  # the window's throughput is training's alone
+    return loss
 
 
 def _checkpoint(s: Session) -> None:
