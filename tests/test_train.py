@@ -19,6 +19,7 @@ import colorcnn.train as T
 from colorcnn import backbone as B
 from colorcnn.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
 from colorcnn.config import ConfigError, HeadConfig, TrainConfig
+from colorcnn.io import code_version
 from colorcnn.model import ColorizationNet
 from colorcnn.runtime import Job, NonFiniteLoss, launch, plan_processes
 from colorcnn.synthetic import write_shards
@@ -321,6 +322,29 @@ def test_outputs_record_provenance(tmp_path, backbone_file):
     assert summary["provenance"] == json.loads(json.dumps(prov)) and summary["variant"] == "paper"
     model = model_from_checkpoint(ck)
     assert model.predict_uv(torch.zeros(1, 1, 16, 16)).shape == (1, 2, 16, 16)
+
+
+def test_code_version_is_dirty_for_code_not_for_regenerated_reports(tmp_path):
+    """Regenerating the committed reports must not mark the code that made them as dirty."""
+
+    def git(*args):
+        ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
+        subprocess.run(["git", *ident, *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "results.md").write_text("old\n")
+    (tmp_path / "train.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    clean = code_version(tmp_path)
+    assert "+git." in clean and not clean.endswith("-dirty")
+    (tmp_path / "reports" / "results.md").write_text("new\n")
+    code_version.cache_clear()
+    assert code_version(tmp_path) == clean
+    (tmp_path / "train.py").write_text("x = 2\n")
+    code_version.cache_clear()
+    assert code_version(tmp_path) == clean + "-dirty"
 
 
 def test_validation_loss_on_held_out_rows(tmp_path, backbone_file):

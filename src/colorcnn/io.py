@@ -81,24 +81,35 @@ def setup_logging(
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """``git describe --always --dirty`` of the checkout, else the package version."""
+@functools.lru_cache(maxsize=4)
+def code_version(where: str | Path | None = None) -> str:
+    """The checkout's commit (``git describe --always --tags``), with ``-dirty`` when a
+    tracked file other than the committed reports differs from it; else the package version.
+
+    Regenerating ``reports/`` changes tracked files without changing the code, so it does not
+    make the version dirty.
+    """
     import subprocess
 
     from . import __version__
 
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--tags"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        if out.returncode == 0 and out.stdout.strip():
-            return f"{__version__}+git.{out.stdout.strip()}"
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return __version__
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", *args],
+                cwd=where or Path(__file__).resolve().parent,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    rev = git("describe", "--always", "--tags")
+    if not rev:
+        return __version__
+    changed = git(
+        "status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)reports"
+    )
+    return f"{__version__}+git.{rev}{'-dirty' if changed else ''}"
