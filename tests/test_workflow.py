@@ -262,6 +262,17 @@ def test_demo_end_to_end_report_and_figure_only_reruns(tmp_path, fresh_torch_hom
         assert (reports / "figures" / f"{f}.png").stat().st_size > 10_000, f
     md = (reports / "results.md").read_text()
     assert md.startswith("## The paper's claims") and "random (fallback" in md
+    # the committed demo results are reproduced: baselines exactly, the model to within
+    # floating-point differences between CPUs
+    fresh, committed = (
+        pd.read_csv(d / "demo" / "results.tsv", sep="\t").query("section == 'score'")
+        for d in (reports.parent, ROOT / "reports")
+    )
+    assert list(fresh["item"] + fresh["metric"]) == list(committed["item"] + committed["metric"])
+    baseline = fresh["item"].isin(["gray", "mean_chroma"]).to_numpy()
+    est, ref = fresh["estimate"].to_numpy(), committed["estimate"].to_numpy()
+    np.testing.assert_allclose(est[baseline], ref[baseline], rtol=1e-5)
+    np.testing.assert_allclose(est[~baseline], ref[~baseline], rtol=0.01, atol=1e-3)
     # the HTML report: every figure and the results table are embedded, viewable (PNG and
     # HTML, not a markdown link a browser cannot show) and labelled (checked once in Chromium)
     snakemake(wd, "--report", "report.html")
