@@ -4,6 +4,7 @@ side-by-side figures; they are not tests)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -66,6 +67,7 @@ def test_gpu_check_smoke_runs_without_a_gpu():
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "PYTHON": sys.executable},  # this interpreter, venv activated or not
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for expect in ("of peak", "whole batches", "ECCV16", "torch"):
