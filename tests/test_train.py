@@ -549,3 +549,17 @@ def test_train_rule_script_refuses_more_processes_than_gpus(tmp_path, run_script
     with pytest.raises(RuntimeError, match="train.gpus is 2 but this job sees 0 GPU"):
         _run_train_script(run_script, tmp_path, shards, backbone_file, gpus=2, threads=1)
     assert not (tmp_path / "ckpt").exists()
+
+
+def test_lr_decays_by_epochs_or_by_steps():
+    """The paper's step decay (×lr_gamma every lr_step epochs), or Caffe's stepsize reading."""
+    by_epoch = TrainConfig(lr=0.08, lr_step=2, lr_gamma=0.5)
+    assert [by_epoch.lr_at(s, steps_per_epoch=10) for s in (0, 19, 20, 39, 40)] == [
+        0.08,
+        0.08,
+        0.04,
+        0.04,
+        0.02,
+    ]
+    by_step = TrainConfig(lr=0.08, lr_step=2, lr_gamma=0.5, lr_step_unit="step")
+    assert [by_step.lr_at(s, steps_per_epoch=10) for s in (0, 1, 2, 4)] == [0.08, 0.08, 0.04, 0.02]

@@ -194,6 +194,11 @@ class TrainConfig:
         _one_of("train.loss", self.loss, LOSSES)
         _one_of("train.device", self.device, ("auto", "cpu", "cuda"))
 
+    def lr_at(self, step: int, steps_per_epoch: int) -> float:
+        """Step decay: ×``lr_gamma`` every ``lr_step`` epochs (or optimiser steps)."""
+        unit = steps_per_epoch if self.lr_step_unit == "epoch" else 1
+        return self.lr * self.lr_gamma ** (step // (self.lr_step * unit))
+
     def trajectory(self) -> dict:
         d = asdict(self)
         keep = list(d)[: list(d).index("seed") + 1]

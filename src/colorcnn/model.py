@@ -109,6 +109,14 @@ class ColorizationNet(nn.Module):
         return torch.sigmoid(self(y).float()) * 255.0
 
 
+def loss_fn(kind: str, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``bce``: two-sided cross-entropy between sigmoid(logits) and UV/255, mean over pixels
+    and both channels (the paper's loss, made well-posed); ``mse``: on the same scale."""
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(logits, target)
+    return F.mse_loss(torch.sigmoid(logits), target)
+
+
 def _fold_batch_norm(branch: nn.Sequential) -> tuple[torch.Tensor, torch.Tensor]:
     """Weight and bias of a branch's convolution with its (eval-mode) batch norm folded in."""
     conv = branch[0]

@@ -31,32 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from .backbone import load_backbone
 from .checkpoint import explain_new_run, resume, run_id, run_key, save_checkpoint
 from .config import TrainConfig
 from .data import Gatherer, ShardRows, TrainBatches, batch_loader, validation_batches
 from .io import atomic_path, code_version
-from .model import ColorizationNet
+from .model import ColorizationNet, loss_fn
 from .runtime import Job, MetricsLog, Preempted, Runtime, StopSignal, setup_runtime
 from .shards import fingerprint
 
 log = logging.getLogger(__name__)
-
-
-def loss_fn(kind: str, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``bce``: two-sided cross-entropy between sigmoid(logits) and UV/255, mean over pixels
-    and both channels (the paper's loss, made well-posed); ``mse``: on the same scale."""
-    if kind == "bce":
-        return F.binary_cross_entropy_with_logits(logits, target)
-    return F.mse_loss(torch.sigmoid(logits), target)
-
-
-def lr_at(step: int, cfg: TrainConfig, steps_per_epoch: int) -> float:
-    """Step decay: ×``lr_gamma`` every ``lr_step`` epochs (or optimiser steps)."""
-    unit = steps_per_epoch if cfg.lr_step_unit == "epoch" else 1
-    return cfg.lr * cfg.lr_gamma ** (step // (cfg.lr_step * unit))
 
 
 @torch.no_grad()
@@ -184,7 +169,7 @@ def fit(s: Session) -> None:
     net.train()
     with StopSignal() as stop:
         for y, uv in loader:
-            lr = lr_at(s.step, cfg, s.steps_per_epoch)
+            lr = cfg.lr_at(s.step, s.steps_per_epoch)
             for g in s.opt.param_groups:
                 g["lr"] = lr
             y, target = _to_device(y, uv, rt)
