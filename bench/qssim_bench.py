@@ -16,24 +16,11 @@ import argparse
 import _common
 import numpy as np
 import torch
-from skimage.metrics import structural_similarity
 
 from colorcnn.benchmark import compare, report
-from colorcnn.metrics import qssim, ssim
+from colorcnn.metrics import qssim, ssim, ssim_skimage
 from colorcnn.metrics_torch import qssim_torch
 from colorcnn.synthetic import natural_rgb
-
-
-def skimage_ssim(a, b):
-    return structural_similarity(
-        a,
-        b,
-        channel_axis=-1,
-        gaussian_weights=True,
-        sigma=1.5,
-        use_sample_covariance=False,
-        data_range=255,
-    )
 
 
 def pairs_of(h, w, n):
@@ -53,7 +40,7 @@ def main(argv=None):
         w, h = map(int, size.split("x"))
         pairs = pairs_of(h, w, a.pairs)
         sides = {
-            f"skimage SSIM x{a.pairs}": lambda p=pairs: [skimage_ssim(x, y) for x, y in p],
+            f"skimage SSIM x{a.pairs}": lambda p=pairs: [ssim_skimage(x, y) for x, y in p],
             f"QSSIM numpy x{a.pairs}": lambda p=pairs: [qssim(x, y) for x, y in p],
             f"our SSIM x{a.pairs}": lambda p=pairs: [ssim(x, y) for x, y in p],
         }

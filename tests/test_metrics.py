@@ -155,19 +155,7 @@ def test_torch_downsampling_equals_numpy():
 
 
 def test_ssim_is_wangs_and_equals_skimage_without_downsampling():
-    from skimage.metrics import structural_similarity
-
-    def sk(a, b):
-        return structural_similarity(
-            a,
-            b,
-            channel_axis=-1,
-            gaussian_weights=True,
-            sigma=1.5,
-            use_sample_covariance=False,
-            data_range=255,
-        )
-
+    sk = M.ssim_skimage
     x, y = pair(50, 60)
     assert M.ssim(x, x) == pytest.approx(1.0)
     assert M.ssim(x, y) == pytest.approx(sk(x, y), abs=1e-12)

@@ -268,6 +268,25 @@ def _ssim(x: np.ndarray, y: np.ndarray) -> float:
     return float(s.mean())
 
 
+def ssim_skimage(x: np.ndarray, y: np.ndarray) -> float:
+    """scikit-image's SSIM with Wang's settings (Gaussian σ 1.5, population covariances, range
+    255), at full resolution: :func:`ssim` without its downsampling (the reference the tests
+    and the QSSIM benchmark compare against)."""
+    from skimage.metrics import structural_similarity
+
+    return float(
+        structural_similarity(
+            x,
+            y,
+            channel_axis=-1,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=255,
+        )
+    )
+
+
 def psnr(x: np.ndarray, y: np.ndarray) -> float:
     """PSNR in dB over all RGB channels, data range 255 (``inf`` for identical images)."""
     x, y = _validate_pair(x, y, "psnr")

@@ -134,17 +134,9 @@ def _next_candidates(ranked, pos, need) -> list[tuple[str, str]]:
 def _report_shortfall(need: dict, n_per_category: int, n_categories: int) -> None:
     empty = sorted(c for c, n in need.items() if n == n_per_category)
     short = sorted(c for c, n in need.items() if 0 < n < n_per_category)
-    if empty:
-        log.warning(
-            "%d of %d categories have no usable test image (see the rejected table): %s",
-            len(empty),
-            n_categories,
-            ", ".join(empty[:20]),
-        )
-    if short:
-        log.warning(
-            "%d categories have fewer than %d usable images: %s",
-            len(short),
-            n_per_category,
-            ", ".join(short[:20]),
-        )
+    for cats, what in (
+        (empty, f"of {n_categories} categories have no usable test image (see the rejected table)"),
+        (short, f"categories have fewer than {n_per_category} usable images"),
+    ):
+        if cats:
+            log.warning("%d %s: %s", len(cats), what, ", ".join(cats[:20]))
