@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 #: Layers whose outputs make up the hypercolumn T, in order, with their channel counts.
@@ -280,7 +280,6 @@ class Settings:
     test: TestSettings
     colorize: ColorizeSettings
     score: ScoreSettings
-    variants: dict = field(default_factory=dict)
 
     def run(self, variant: str, seed: int | str) -> Run:
         for r in self.runs:
@@ -347,7 +346,6 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
         test=test,
         colorize=c,
         score=score,
-        variants={v: config["study"]["variants"][v] or {} for v in config["study"]["variants"]},
     )
 
 

@@ -76,54 +76,29 @@ def training_curves(metrics: pd.DataFrame, out) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), gridspec_kw={"wspace": 0.35})
     m = metrics.copy()
     m["seed"] = m["seed"].astype(str)
-    sns.lineplot(
-        data=m.dropna(subset=["loss"]),
-        x="step",
-        y="loss",
-        hue="variant",
-        style="seed",
-        palette=pal,
-        ax=axes[0],
-        legend=True,
-    )
-    val = m.dropna(subset=["val_loss"])
-    if len(val):
+
+    def lines(data, y, ax, legend=False, **kw):  # one line per run
         sns.lineplot(
-            data=val,
+            data=data,
             x="step",
-            y="val_loss",
+            y=y,
             hue="variant",
             style="seed",
             palette=pal,
-            ax=axes[0],
-            legend=False,
-            marker="o",
-            linewidth=2.5,
+            ax=ax,
+            legend=legend,
+            **kw,
         )
+
+    lines(m.dropna(subset=["loss"]), "loss", axes[0], legend=True)
+    val = m.dropna(subset=["val_loss"])
+    if len(val):
+        lines(val, "val_loss", axes[0], marker="o", linewidth=2.5)
     axes[0].set(ylabel="loss", title="loss: training (lines), held-out (dots)")
-    sns.lineplot(
-        data=m,
-        x="step",
-        y="lr",
-        hue="variant",
-        style="seed",
-        palette=pal,
-        ax=axes[1],
-        legend=False,
-        drawstyle="steps-post",
-    )
+    lines(m, "lr", axes[1], drawstyle="steps-post")
     axes[1].set(ylabel="learning rate", title="learning rate (step decay)")
     axes[1].set_ylim(0, m["lr"].max() * 1.1)
-    sns.lineplot(
-        data=m.dropna(subset=["images_per_s"]),
-        x="step",
-        y="images_per_s",
-        hue="variant",
-        style="seed",
-        palette=pal,
-        ax=axes[2],
-        legend=False,
-    )
+    lines(m.dropna(subset=["images_per_s"]), "images_per_s", axes[2])
     axes[2].set(ylabel="images / s", title="throughput")
     sns.move_legend(axes[0], "upper left", bbox_to_anchor=(0, -0.18), ncol=4, frameon=False)
     backbone = ", ".join(sorted(set(metrics["backbone_weights"].astype(str))))

@@ -224,8 +224,9 @@ def finish(s: Session) -> dict:
     }
     if s.rt.main:
         s.save(s.ckpt)
-        s.save(s.job.model)
-        shutil.copyfile(s.ckpt.with_name("metrics.tsv"), s.job.metrics)
+        for src, dest in ((s.ckpt, s.job.model), (s.ckpt.with_name("metrics.tsv"), s.job.metrics)):
+            with atomic_path(dest) as tmp:  # the final checkpoint is the model
+                shutil.copyfile(src, tmp)
         with atomic_path(s.job.summary) as tmp:
             tmp.write_text(json.dumps(summary, indent=1))
         log.info("wrote %s after %d steps", s.job.model, s.step)

@@ -66,7 +66,7 @@ rule study:
     resources:
         runtime=60,
     params:
-        claims={v: str(S.variants[v].get("claim", "")) for v in VARIANTS},
+        claims={r.variant: r.claim for r in S.runs},
         reference=S.reference,
         n_boot=S.score.n_boot,
     script:
