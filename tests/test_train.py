@@ -196,6 +196,16 @@ def test_download_creates_the_cache_folder_and_only_then_fetches(tmp_path, monke
     assert calls == [(B.VGG16_IMAGENET_URL, B.VGG16_HASH_PREFIX)]
 
 
+def test_the_resolved_backbone_file_is_the_same_bytes_wherever_it_is_written(tmp_path):
+    """The run id includes the weights file's SHA-256, so the same weights must give the same
+    file: a deleted results/backbone/ (or another machine, another process) must not start a
+    new run. torch.save to a path embeds the (temporary) file name in the archive."""
+    plan = B.BackbonePlan("random", "")
+    a = B.resolve_backbone(plan, tmp_path / "a" / "weights.pt", tmp_path / "a.json")
+    b = B.resolve_backbone(plan, tmp_path / "b" / "other-name.pt", tmp_path / "b.json")
+    assert a["sha256"] == b["sha256"]
+
+
 def test_random_weights_are_deterministic_and_keep_their_scale(tmp_path):
     a, b = B.random_prefix(0), B.random_prefix(0)
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -139,8 +139,10 @@ def resolve_backbone(plan: BackbonePlan, out: str | Path, record: str | Path) ->
             )
         state = vgg16_prefix(torch.load(src, map_location="cpu", weights_only=True), src)
         info["source_sha256"] = digest
-    with atomic_path(out) as tmp:
-        torch.save(state, tmp)
+    # through a file object: saved to a path, torch embeds the (temporary) file name in the
+    # archive, and the same weights would get another SHA-256, hence another run id
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        torch.save(state, f)
     info["sha256"] = sha256_file(out)
     with atomic_path(record) as tmp:
         tmp.write_text(json.dumps(info, indent=1))
