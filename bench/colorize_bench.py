@@ -16,17 +16,16 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import _common
 import numpy as np
 import torch
+from _common import compare, header, report
 from eccv16_reference import ECCV16, colorize_file
 from PIL import Image
 
-from colorcnn.benchmark import compare, report
 from colorcnn.colorize import Colorizer, collect_inputs, colorize_files, save_png
 from colorcnn.config import HeadConfig
 from colorcnn.model import ColorizationNet, InferenceNet
-from colorcnn.synthetic import natural_rgb
+from colorcnn.testimages import natural_rgb
 
 
 def main(argv=None):
@@ -39,7 +38,7 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--compression", type=int, default=1)
     a = ap.parse_args(argv)
-    _common.header("colorize: ours vs ECCV16 (Zhang et al. 2016)")
+    header("colorize: ours vs ECCV16 (Zhang et al. 2016)")
     dev = torch.device(a.device)
     from torchvision.models import vgg16
 

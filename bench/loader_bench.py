@@ -12,12 +12,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import _common
 import numpy as np
 import torch
+from _common import compare, header, report
 
-from colorcnn.benchmark import compare, report
-from colorcnn.data import Gatherer, ShardRows, TrainBatches, batch_loader, open_shard
+from colorcnn.loader import Gatherer, ShardRows, TrainBatches, batch_loader, open_shard
 from colorcnn.shards import ShardFiles, write_arrays
 
 
@@ -64,7 +63,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args(argv)
-    _common.header(f"loader: batches of {a.batch} at {a.size} px, {a.workers} workers")
+    header(f"loader: batches of {a.batch} at {a.size} px, {a.workers} workers")
     with tempfile.TemporaryDirectory() as d:
         files = make_shards(Path(d), a.images, a.size, a.per_shard)
         y, uv, idx = [f.Y for f in files], [f.UV for f in files], [f.index for f in files]

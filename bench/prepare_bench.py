@@ -23,14 +23,13 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import _common
 import numpy as np
+from _common import compare, header, report
 from PIL import Image
 
-from colorcnn.benchmark import compare, report
 from colorcnn.config import PrepareOptions
 from colorcnn.shards import convert_image
-from colorcnn.synthetic import natural_rgb
+from colorcnn.testimages import natural_rgb
 
 
 def plain(path: Path, size: int, draft: bool):
@@ -62,7 +61,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args(argv)
-    _common.header("prepare: decode -> resize -> Y/UV, same filter on every side")
+    header("prepare: decode -> resize -> Y/UV, same filter on every side")
     opts = PrepareOptions(image_size=a.size, min_side=16, min_chroma=0.0)
     with tempfile.TemporaryDirectory() as d:
         paths = []

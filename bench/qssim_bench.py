@@ -2,7 +2,7 @@
 
     python bench/qssim_bench.py [--pairs 10] [--repeats 7]
 
-Interleaved and warm (colorcnn.benchmark.compare): the same image pairs for every side.
+Interleaved and warm (bench/_common.compare): the same image pairs for every side.
 scikit-image's ``structural_similarity(channel_axis=-1, gaussian_weights=True, sigma=1.5,
 use_sample_covariance=False, data_range=255)`` is the reference. At 1024x768 QSSIM (and our
 SSIM, like Wang's ssim.m) first downsample by 3, as their definitions say; scikit-image's SSIM
@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 
-import _common
 import numpy as np
 import torch
+from _common import compare, header, report
 
-from colorcnn.benchmark import compare, report
 from colorcnn.metrics import qssim, ssim, ssim_skimage
 from colorcnn.metrics_torch import qssim_torch
-from colorcnn.synthetic import natural_rgb
+from colorcnn.testimages import natural_rgb
 
 
 def pairs_of(h, w, n):
@@ -35,7 +34,7 @@ def main(argv=None):
     ap.add_argument("--sizes", default="224x224,1024x768")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = ap.parse_args(argv)
-    _common.header("QSSIM and SSIM vs scikit-image's SSIM")
+    header("QSSIM and SSIM vs scikit-image's SSIM")
     for size in a.sizes.split(","):
         w, h = map(int, size.split("x"))
         pairs = pairs_of(h, w, a.pairs)

@@ -14,12 +14,12 @@ import os
 import tempfile
 from pathlib import Path
 
-import _common
+from _common import compare, header, report
 from PIL import Image
 
-from colorcnn.benchmark import compare, report
-from colorcnn.evaluate import BASELINES, ScoreJob, score_all
-from colorcnn.synthetic import natural_rgb
+from colorcnn.scoring import ScoreJob, score_all
+from colorcnn.systems import BASELINES
+from colorcnn.testimages import natural_rgb
 
 
 def main(argv=None):
@@ -30,7 +30,7 @@ def main(argv=None):
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args(argv)
-    _common.header(f"score: {a.width}x{a.height}, model + {len(BASELINES)} baselines per image")
+    header(f"score: {a.width}x{a.height}, model + {len(BASELINES)} baselines per image")
     stats = {"mean_u": 120.0, "mean_v": 135.0}
     with tempfile.TemporaryDirectory() as d:
         jobs = []

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 
-import _common
 import torch
 import torch.nn.functional as F
+from _common import compare, header
 
-from colorcnn.benchmark import compare
 from colorcnn.config import HeadConfig
 from colorcnn.model import ColorizationNet
 
@@ -89,7 +88,7 @@ def main(argv=None):
     if cuda:
         torch.backends.cudnn.benchmark = True
     dtype = torch.bfloat16 if cuda else torch.float32
-    _common.header(f"training, {device.type}{' (bf16, channels_last)' if cuda else ''}")
+    header(f"training, {device.type}{' (bf16, channels_last)' if cuda else ''}")
     if cuda:
         print(f"# {torch.cuda.get_device_name()}")
     sides, work = {}, {}

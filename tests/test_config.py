@@ -142,3 +142,17 @@ def test_variants_override_the_model_and_training():
     narrow = s.run("narrow", "1").head
     assert narrow.taps == ("conv3_3",) and narrow.t_channels == 256 and narrow.a_channels == 8
     assert s.run("paper", 1).head.t_channels == 451
+
+
+def test_lr_decays_by_epochs_or_by_steps():
+    """The paper's step decay (×lr_gamma every lr_step epochs), or Caffe's stepsize reading."""
+    by_epoch = TrainConfig(lr=0.08, lr_step=2, lr_gamma=0.5)
+    assert [by_epoch.lr_at(s, steps_per_epoch=10) for s in (0, 19, 20, 39, 40)] == [
+        0.08,
+        0.08,
+        0.04,
+        0.04,
+        0.02,
+    ]
+    by_step = TrainConfig(lr=0.08, lr_step=2, lr_gamma=0.5, lr_step_unit="step")
+    assert [by_step.lr_at(s, steps_per_epoch=10) for s in (0, 1, 2, 4)] == [0.08, 0.08, 0.04, 0.02]

@@ -1,4 +1,5 @@
-"""Conda environments and rule hygiene, checked statically (no conda channel here)."""
+"""Conda environments, checked statically (no conda channel here): they parse, pin, cover the
+imports of their scripts and agree with pyproject."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ try:  # Python >= 3.11
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
-from conftest import ROOT
+from conftest import ROOT, rule_blocks
 from packaging.requirements import Requirement
 
 #: import name -> conda-forge package name, where they differ
@@ -29,18 +30,7 @@ CONDA_NAME = {
 PYPI_NAME = {"pytorch": "torch", "matplotlib-base": "matplotlib"}
 #: functions whose (lazy) torch import only torch callers reach
 TORCH_ONLY = {"rgb_to_yuv_torch", "yuv_to_rgb_torch"}
-HEAVY_RULES = {"sample", "prepare", "train", "test_set", "colorize", "score", "study"}
 SRC = ROOT / "src" / "colorcnn"
-
-
-def rule_blocks():
-    """``{rule: (text of its block, file)}`` from workflow/rules/*.smk."""
-    blocks = {}
-    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
-        parts = re.split(r"^rule (\w+):\n", smk.read_text(), flags=re.M)
-        for name, body in zip(parts[1::2], parts[2::2], strict=True):
-            blocks[name] = (body, smk)
-    return blocks
 
 
 def env_packages(path: Path) -> dict[str, str]:
@@ -102,36 +92,6 @@ def third_party_imports(script: Path) -> set[str]:
                 elif top not in sys.stdlib_module_names and top != "__future__":
                     found.add(top)
     return found
-
-
-def test_every_rule_has_conda_log_and_benchmark_where_heavy():
-    blocks = rule_blocks()
-    assert HEAVY_RULES <= set(blocks)
-    for name, (body, _smk) in blocks.items():
-        if "script:" not in body and "shell:" not in body:
-            continue  # target rules
-        assert re.search(r"^\s+conda:\n\s+\"\.\./\.\./envs/\w+\.yaml\"", body, re.M), name
-        assert re.search(r"^\s+log:\n", body, re.M), name
-        if name in HEAVY_RULES:
-            assert re.search(r"^\s+benchmark:\n", body, re.M), name
-
-
-def test_cluster_jobs_ask_for_runtime_and_tiny_rules_stay_local():
-    text = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
-    local = set(
-        re.findall(
-            r"^    (\w+),$",
-            re.search(r"^localrules:\n((?:    \w+,\n)+)", text, re.M).group(1),
-            re.M,
-        )
-    )
-    assert {"demo", "backbone", "data_summary", "results_table", "all"} <= local
-    blocks = rule_blocks()
-    blocks["score_baselines"] = (text.split("use rule score as score_baselines with:")[1], None)
-    for name, (body, _smk) in blocks.items():
-        if name in local or ("script:" not in body and name != "score_baselines"):
-            continue
-        assert re.search(r"^\s+runtime=", body, re.M), f"rule {name} has no runtime"
 
 
 @pytest.mark.parametrize("env", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)

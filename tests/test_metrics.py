@@ -7,24 +7,20 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import image_pair
 
 from colorcnn import metrics as M
-from colorcnn.metrics_torch import auto_downsample_torch, qssim_torch
-from colorcnn.synthetic import natural_rgb
-
-
-def pair(h, w, seed=0):
-    return natural_rgb(h, w, seed).astype(np.float64), natural_rgb(h, w, seed + 1).astype(float)
+from colorcnn.metrics_torch import qssim_torch
 
 
 @pytest.mark.parametrize("shape", [(11, 11), (64, 80), (400, 300), (900, 700)])
 def test_identity_is_one(shape):
-    x, _ = pair(*shape)
+    x, _ = image_pair(*shape)
     assert M.qssim(x, x) == pytest.approx(1.0, abs=1e-12)
 
 
 def test_symmetry():
-    x, y = pair(70, 90)
+    x, y = image_pair(70, 90)
     assert M.qssim(x, y) == pytest.approx(M.qssim(y, x), abs=1e-14)
 
 
@@ -106,7 +102,7 @@ def test_matches_literal_quaternion_evaluation():
 
 
 def test_invariances():
-    x, y = pair(60, 75)
+    x, y = image_pair(60, 75)
     base = M.qssim(x, y)
     perm = [2, 0, 1]  # the same permutation of colour axes in both images
     assert M.qssim(x[..., perm], y[..., perm]) == pytest.approx(base, abs=1e-12)
@@ -116,7 +112,7 @@ def test_invariances():
 
 
 def test_gray_scores_high_but_below_one():
-    x, _ = pair(120, 160)
+    x, _ = image_pair(120, 160)
     g = np.repeat((x @ [0.299, 0.587, 0.114])[..., None], 3, axis=-1)
     assert 0.5 < M.qssim(x, g) < 0.99
 
@@ -135,38 +131,19 @@ def test_downsampling_matches_explicit_box_means(h, w, f):
     assert [M.downsample_factor(s, 1000) for s in (100, 383, 384, 639, 640)] == [1, 1, 2, 2, 3]
 
 
-@pytest.mark.parametrize("shape", [(11, 11), (32, 48), (224, 224), (600, 520), (800, 900)])
-def test_torch_agrees_with_numpy(shape):
-    xs, ys = zip(*(pair(*shape, seed=s) for s in (0, 7)), strict=True)
-    tx = torch.from_numpy(np.stack(xs).transpose(0, 3, 1, 2))
-    ty = torch.from_numpy(np.stack(ys).transpose(0, 3, 1, 2))
-    want = [M.qssim(a, b) for a, b in zip(xs, ys, strict=True)]
-    np.testing.assert_allclose(qssim_torch(tx, ty, torch.float64).numpy(), want, atol=1e-12)
-    np.testing.assert_allclose(qssim_torch(tx, ty).numpy(), want, atol=2e-6)  # float32
-
-
-def test_torch_downsampling_equals_numpy():
-    img = np.random.default_rng(2).uniform(0, 255, (2, 700, 650, 3))
-    t = auto_downsample_torch(torch.from_numpy(img.transpose(0, 3, 1, 2).copy()))
-    for i in range(2):
-        np.testing.assert_allclose(
-            t[i].numpy().transpose(1, 2, 0), M.auto_downsample(img[i]), rtol=0, atol=1e-10
-        )
-
-
 def test_ssim_is_wangs_and_equals_skimage_without_downsampling():
     sk = M.ssim_skimage
-    x, y = pair(50, 60)
+    x, y = image_pair(50, 60)
     assert M.ssim(x, x) == pytest.approx(1.0)
     assert M.ssim(x, y) == pytest.approx(sk(x, y), abs=1e-12)
-    x, y = pair(600, 520)  # f = 2: Wang's code downsamples first, as QSSIM does
+    x, y = image_pair(600, 520)  # f = 2: Wang's code downsamples first, as QSSIM does
     assert M.downsample_factor(600, 520) == 2
     assert M.ssim(x, y) == pytest.approx(sk(M.auto_downsample(x), M.auto_downsample(y)), abs=1e-12)
     assert M.ssim(x, y) != pytest.approx(sk(x, y), abs=1e-4)
 
 
 def test_errors_are_clear():
-    x, y = pair(40, 40)
+    x, y = image_pair(40, 40)
     with pytest.raises(ValueError, match="same shape"):
         M.qssim(x, y[:-1])
     with pytest.raises(ValueError, match=r"expected RGB images of shape \(H, W, 3\)"):
@@ -180,7 +157,7 @@ def test_errors_are_clear():
 
 
 def test_psnr_colourfulness():
-    x, _ = pair(50, 60)
+    x, _ = image_pair(50, 60)
     assert M.psnr(x, x) == math.inf
     assert M.psnr(np.zeros((4, 4, 3)), np.full((4, 4, 3), 255.0)) == pytest.approx(0.0)
     assert M.psnr(np.zeros((4, 4, 3)), np.full((4, 4, 3), 1.0)) == pytest.approx(48.1308, abs=1e-4)

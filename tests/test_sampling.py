@@ -1,7 +1,6 @@
 import random
 from collections import Counter
 
-import numpy as np
 import pytest
 from conftest import make_ilsvrc_tree
 
@@ -98,14 +97,3 @@ def test_errors_name_the_problem(tmp_path):
     (tmp_path / "bad2.tsv").write_text("# root: x\npath\tclass\n")
     with pytest.raises(ValueError, match=r"header \['path', 'class'\], expected"):
         read_manifest(tmp_path / "bad2.tsv")
-
-
-def test_cli_sample_and_prepare(tmp_path):
-    from colorcnn.cli import main
-
-    root = make_ilsvrc_tree(tmp_path / "I", 2, 3)
-    assert main(["sample", str(root), "-o", str(tmp_path / "m.tsv"), "-n", "4", "--seed", "1"]) == 0
-    out = tmp_path / "shards"
-    args = ["prepare", str(tmp_path / "m.tsv"), "--shard-size", "4", "--out", str(out)]
-    assert main([*args, "--image-size", "32", "--min-side", "16", "--no-reduced-decode"]) == 0
-    assert np.load(out / "shard-00000.Y.npy").shape == (4, 32, 32)

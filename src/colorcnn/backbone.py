@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .config import ConfigError
-from .io import atomic_path
+from .files import atomic_path
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Checkpoints: the one format that training writes and colorizing reads; run identity.
+"""Checkpoints: the one format that training writes and colorizing reads.
 
 A checkpoint is a dict that ``torch.load(..., weights_only=True)`` reads: the network's state
 (backbone prefix included, so a model file is self-contained), its head configuration and
@@ -7,15 +7,12 @@ the provenance (data fingerprint, backbone SHA-256, code version). Writes are at
 synced; the previous checkpoint is kept as ``prev.pt`` so that a damaged ``last.pt`` costs
 one interval, not the run.
 
-A run's checkpoints live in ``<checkpoint_dir>/<run id>/``; the id hashes everything that
-determines the trajectory (:func:`run_key`), so a run resumes only with the same head,
-training settings, training data (content fingerprint) and backbone (SHA-256).
+A run's checkpoints live in ``<checkpoint_dir>/<run id>/`` (the id:
+:func:`colorcnn.provenance.run_id`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from dataclasses import asdict
@@ -23,9 +20,10 @@ from pathlib import Path
 
 import torch
 
-from .config import HeadConfig, TrainConfig
-from .io import atomic_path, code_version
+from .config import HeadConfig
+from .files import atomic_path
 from .model import ColorizationNet
+from .provenance import code_version
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +32,6 @@ CHECKPOINT_FORMAT = "colorcnn-checkpoint-v2"
 
 class CheckpointError(RuntimeError):
     """A checkpoint file that cannot be used; the message names the file and the fix."""
-
-
-def select_device(pref: str = "auto", local_rank: int = 0) -> torch.device:
-    """``cuda`` (this process's GPU) when asked or available under ``auto``, else the CPU."""
-    if pref == "cuda" or (pref == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise RuntimeError("device 'cuda' was asked for but no CUDA device is available")
-        return torch.device("cuda", local_rank)
-    return torch.device("cpu")
 
 
 def save_checkpoint(path: str | Path, model: ColorizationNet, **state) -> None:
@@ -90,26 +79,6 @@ def _fix(path: Path) -> str:
         then = f"from {prev}" if prev.exists() else "from scratch"
         return f"Delete it and rerun: training resumes {then}."
     return "Delete it and rerun the rule that writes it (or retrain)."
-
-
-def run_key(head: HeadConfig, cfg: TrainConfig, data: str, backbone: str) -> dict:
-    """Everything that determines the trajectory of a run."""
-    return {"head": asdict(head), "train": cfg.trajectory(), "data": data, "backbone": backbone}
-
-
-def run_id(key: dict) -> str:
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def explain_new_run(latest: Path, rid: str, key: dict) -> None:
-    """Log why a run starts afresh instead of resuming the previous one."""
-    if not latest.exists():
-        return
-    prev = json.loads(latest.read_text())
-    if prev["run_id"] == rid:
-        return
-    changed = [k for k in key if prev["key"].get(k) != key[k]]
-    log.info("not resuming run %s: %s changed", prev["run_id"], ", ".join(changed) or "?")
 
 
 def resume(ckpt: Path, model, opt, device) -> int:

@@ -13,7 +13,7 @@ import sys
 from dataclasses import fields
 
 from .config import PrepareOptions
-from .io import setup_logging
+from .logs import setup_logging
 
 
 def _demo(a):

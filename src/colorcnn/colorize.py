@@ -22,13 +22,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .checkpoint import load_checkpoint, model_from_checkpoint, select_device
+from .checkpoint import load_checkpoint, model_from_checkpoint
 from .color import RGB_TO_YUV, yuv_to_rgb_torch
 from .config import DecodeLimits
+from .files import atomic_path
 from .images import ANY_SIZE, ImageRejected, drop_alpha, open_image
-from .io import atomic_path
+from .layout import is_image_name, output_name
 from .model import InferenceNet
-from .sampling import IMAGE_EXTENSIONS
+from .runtime import select_device
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +114,6 @@ class Colorizer:
         return [recombine(y, uv) for y, uv in zip(ys, self.predict_uv(ys), strict=True)]
 
 
-def output_name(rel: str | Path) -> Path:
-    """Where the colorization of ``rel`` goes: the same relative path with ``.png`` added."""
-    rel = Path(rel)
-    return rel.with_name(rel.name + ".png")
-
-
 def collect_inputs(inputs) -> list[tuple[Path, Path]]:
     """Expand files and folders into ``(path, output-relative path)`` pairs.
 
@@ -131,7 +126,7 @@ def collect_inputs(inputs) -> list[tuple[Path, Path]]:
         p = Path(item)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS:
+                if f.is_file() and is_image_name(f.name):
                     found.append((f, output_name(f.relative_to(p))))
         else:
             found.append((p, output_name(p.name)))

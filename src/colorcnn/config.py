@@ -199,6 +199,11 @@ class TrainConfig:
         unit = steps_per_epoch if self.lr_step_unit == "epoch" else 1
         return self.lr * self.lr_gamma ** (step // (self.lr_step * unit))
 
+    def workers_for(self, threads: int) -> int:
+        """DataLoader workers for a job with ``threads`` CPUs: ``loader_workers``, or with -1
+        all but one thread (left to drive the device)."""
+        return self.loader_workers if self.loader_workers >= 0 else max(0, threads - 1)
+
     def trajectory(self) -> dict:
         d = asdict(self)
         keep = list(d)[: list(d).index("seed") + 1]

@@ -12,7 +12,7 @@ import json
 import logging
 from collections import Counter
 
-from .io import atomic_path
+from .files import atomic_path
 from .sampling import read_manifest
 from .shards import chroma_stats, read_index
 from .tables import concat_tsv, read_tsv, write_tsv

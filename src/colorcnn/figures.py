@@ -1,9 +1,9 @@
 """Figures for ``reports/``: seaborn plots of the study's tables.
 
 Every function takes tables (pandas DataFrames read from ``results/``) and writes one PNG, so
-figures can be regenerated without retraining or re-running inference. Systems keep the same
-colour everywhere: the baselines gray and purple, variants from a fixed palette in the order
-of the study. Random jitter is seeded, so a figure is the same file on every run.
+figures can be regenerated without retraining or re-running inference. Systems keep their
+name, colour and order everywhere (:mod:`colorcnn.systems`). Random jitter is seeded, so a
+figure is the same file on every run.
 """
 
 from __future__ import annotations
@@ -18,29 +18,20 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .io import atomic_path  # noqa: E402
+from .color import rgb_to_yuv  # noqa: E402
+from .files import atomic_path  # noqa: E402
+from .systems import (  # noqa: E402
+    BASELINES,
+    GRAY,
+    MODEL,
+    baseline_rgb,
+    label,
+    palette,
+    system_scores,  # noqa: E402
+)
+from .systems import order as system_order  # noqa: E402
 
-BASELINE_LABELS = {"mean_chroma": "mean chroma", "gray": "gray (U=V=128)"}
-BASELINE_COLORS = {"mean_chroma": "#7570b3", "gray": "#7f7f7f"}
-VARIANT_COLORS = ("#d95f02", "#1b9e77", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 DPI = 110
-
-
-def label(system: str) -> str:
-    return BASELINE_LABELS.get(system, system)
-
-
-def systems(df: pd.DataFrame, column: str = "system") -> list[str]:
-    """Variants in their order of appearance, then the baselines."""
-    present = list(dict.fromkeys(df[column]))
-    return [s for s in present if s not in BASELINE_LABELS] + [
-        b for b in BASELINE_LABELS if b in present
-    ]
-
-
-def palette(names) -> dict:
-    variants = iter(VARIANT_COLORS * 4)
-    return {n: BASELINE_COLORS.get(n) or next(variants) for n in names}
 
 
 def _save(fig, path, dpi: int = DPI) -> None:
@@ -51,20 +42,6 @@ def _save(fig, path, dpi: int = DPI) -> None:
 
 def _style():
     sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
-
-
-def system_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Long table with a ``system`` column: variants averaged over seeds per image, baselines."""
-    model = scores[scores["method"] == "model"]
-    metric_cols = [c for c in scores.columns if c not in ("method", "variant", "seed", "image")]
-    numeric = [c for c in metric_cols if pd.api.types.is_numeric_dtype(scores[c])]
-    avg = model.groupby(["variant", "image"], sort=False)[numeric].mean().reset_index()
-    avg["category"] = avg["image"].map(
-        scores.drop_duplicates("image").set_index("image")["category"]
-    )
-    avg = avg.rename(columns={"variant": "system"})
-    base = scores[scores["method"] != "model"].rename(columns={"method": "system"})
-    return pd.concat([avg, base[avg.columns]], ignore_index=True)
 
 
 def training_curves(metrics: pd.DataFrame, out) -> None:
@@ -110,7 +87,7 @@ def qssim_distribution(scores: pd.DataFrame, out) -> None:
     """QSSIM of every test image per system (box + seeded jittered points)."""
     _style()
     df = system_scores(scores)
-    order = systems(df)
+    order = system_order(df["system"])
     pal = palette(order)
     fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.8 * len(order)))
     sns.boxplot(
@@ -171,7 +148,7 @@ def model_vs_gray(scores: pd.DataFrame, reference: str, out) -> None:
     _style()
     df = system_scores(scores)
     wide = df.pivot_table(index="image", columns="system", values="qssim").dropna()
-    x, y = wide["gray"], wide[reference]
+    x, y = wide[GRAY], wide[reference]
     fig, ax = plt.subplots(figsize=(5.2, 5))
     if len(wide) > 500:
         hb = ax.hexbin(x, y, gridsize=40, cmap="viridis", mincnt=1)
@@ -182,7 +159,7 @@ def model_vs_gray(scores: pd.DataFrame, reference: str, out) -> None:
     ax.plot([lo, hi], [lo, hi], color="black", linewidth=1)
     wins = float((y > x).mean())
     ax.set(
-        xlabel="QSSIM of gray (U=V=128)",
+        xlabel=f"QSSIM of {label(GRAY)}",
         ylabel=f"QSSIM of {reference}",
         title=f"{reference} vs gray: wins on {wins:.0%} of {len(wide)} images",
     )
@@ -192,7 +169,7 @@ def model_vs_gray(scores: pd.DataFrame, reference: str, out) -> None:
 def seed_spread(scores: pd.DataFrame, out) -> None:
     """Mean QSSIM of each run (dot per seed) per variant, and gray's, as a reference line."""
     _style()
-    model = scores[scores["method"] == "model"]
+    model = scores[scores["method"] == MODEL]
     runs = model.groupby(["variant", "seed"], sort=False)["qssim"].mean().reset_index()
     order = list(dict.fromkeys(runs["variant"]))
     pal = palette(order)
@@ -209,8 +186,8 @@ def seed_spread(scores: pd.DataFrame, out) -> None:
         jitter=False,
         legend=False,
     )
-    gray = scores.loc[scores["method"] == "gray", "qssim"].mean()
-    ax.axvline(gray, color=BASELINE_COLORS["gray"], linestyle="--", label="gray (U=V=128)")
+    gray = scores.loc[scores["method"] == GRAY, "qssim"].mean()
+    ax.axvline(gray, color=BASELINES[GRAY].color, linestyle="--", label=label(GRAY))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     n_seeds = runs.groupby("variant")["seed"].nunique().max()
     ax.set(
@@ -252,7 +229,7 @@ def qssim_vs_colourfulness(scores: pd.DataFrame, out) -> None:
     """Each image's QSSIM against the colourfulness of each system's output (and the truth's)."""
     _style()
     df = system_scores(scores)
-    order = systems(df)
+    order = system_order(df["system"])
     pal = palette(order)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for s in order:
@@ -289,11 +266,9 @@ def example_grid(scores: pd.DataFrame, originals: dict, colorized: dict, out) ->
     least, a median amount, and most QSSIM over gray."""
     from PIL import Image
 
-    from .color import rgb_to_yuv
-
     _style()
-    model = scores[scores["method"] == "model"].set_index("image")["qssim"]
-    gray = scores[scores["method"] == "gray"].set_index("image")["qssim"]
+    model = scores[scores["method"] == MODEL].set_index("image")["qssim"]
+    gray = scores[scores["method"] == GRAY].set_index("image")["qssim"]
     gain = (model - gray.reindex(model.index)).dropna().sort_values()
     picks = [
         ("worst", gain.index[0]),
@@ -303,8 +278,7 @@ def example_grid(scores: pd.DataFrame, originals: dict, colorized: dict, out) ->
     fig, axes = plt.subplots(len(picks), 3, figsize=(10, 3.1 * len(picks)), squeeze=False)
     for row, (kind, image) in zip(axes, picks, strict=True):
         gt = _thumb(originals[image])
-        y = rgb_to_yuv(gt)[..., 0]
-        gray_img = np.clip(np.rint(np.repeat(y[..., None], 3, -1)), 0, 255).astype(np.uint8)
+        gray_img = baseline_rgb(GRAY, rgb_to_yuv(gt)[..., 0])
         pred = np.asarray(Image.fromarray(_thumb(colorized[image])).resize(gt.shape[1::-1]))
         titles = (
             f"{kind}: gray input\nQSSIM {gray[image]:.3f}",

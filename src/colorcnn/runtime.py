@@ -1,77 +1,29 @@
-"""Where and how a training job runs: the job, processes, devices, DDP, signals, metrics.
+"""Where and how a training process runs: processes, devices, DDP, signals.
 
-- :class:`Job`: inputs, outputs and settings of one run, serialisable to JSON;
+- :func:`select_device`: the ``torch.device`` a ``device`` setting names (``auto``, ``cpu``,
+  ``cuda``) for this process;
 - :func:`plan_processes`: how many processes on which device, from ``train.gpus`` and the GPUs
   the scheduler actually gave the job (a mismatch is an error, never 4 processes on 1 GPU);
-- :func:`launch`: start ``torchrun`` with one process per GPU, each running a :class:`Job`
-  read back from JSON;
+- :func:`launch`: start ``torchrun`` with one process per GPU, each running a
+  :class:`~colorcnn.train.Job` read back from JSON;
 - :class:`Runtime`: this process's rank, device and mixed-precision settings;
 - :class:`StopSignal`: SIGTERM/SIGUSR1 (preemption, a time limit) asks training to stop after
-  the current step, with a checkpoint;
-- :class:`MetricsLog`: the loss window, its non-finite check and the metrics TSV.
+  the current step, with a checkpoint; :class:`Preempted` is the exit that follows.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import os
 import signal
 import subprocess
 import sys
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .checkpoint import select_device
-from .config import HeadConfig, TrainConfig
-from .io import atomic_path
-
 log = logging.getLogger(__name__)
-
-METRICS_COLUMNS = ("step", "epoch", "loss", "val_loss", "lr", "images_per_s", "backbone_weights")
-
-
-@dataclass
-class Job:
-    """One training run: inputs, outputs and settings; JSON round trip by
-    ``json.dumps(asdict(job))`` and ``Job(**json.loads(text))``."""
-
-    y: list[str]
-    uv: list[str]
-    index: list[str]
-    backbone: str  # resolved weights file (the backbone rule's output)
-    backbone_description: str
-    model: str
-    metrics: str
-    summary: str
-    checkpoint_dir: str
-    head: HeadConfig
-    train: TrainConfig
-    n_train_rows: int  # manifest rows below this are training, the rest validation
-    record: dict = field(default_factory=dict)  # settings recorded for provenance
-    log: str | None = None
-
-    def __post_init__(self):
-        if isinstance(self.head, dict):
-            self.head = HeadConfig(**self.head)
-        if isinstance(self.train, dict):
-            self.train = TrainConfig(**self.train)
-
-    def save(self, path: str | Path) -> None:
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(asdict(self), indent=1))
-
-    @classmethod
-    def load(cls, path: str | Path) -> Job:
-        return cls(**json.loads(Path(path).read_text()))
-
-
-class NonFiniteLoss(FloatingPointError):
-    """The loss became NaN or infinite."""
 
 
 class Preempted(SystemExit):
@@ -80,6 +32,15 @@ class Preempted(SystemExit):
     def __init__(self, step: int, checkpoint: Path):
         super().__init__(128 + signal.SIGTERM)
         self.step, self.checkpoint = step, checkpoint
+
+
+def select_device(pref: str = "auto", local_rank: int = 0) -> torch.device:
+    """``cuda`` (this process's GPU) when asked or available under ``auto``, else the CPU."""
+    if pref == "cuda" or (pref == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise RuntimeError("device 'cuda' was asked for but no CUDA device is available")
+        return torch.device("cuda", local_rank)
+    return torch.device("cpu")
 
 
 def plan_processes(gpus: int, visible: int) -> tuple[int, str]:
@@ -171,67 +132,3 @@ class StopSignal:
     def __exit__(self, *exc):
         for s, h in self._old.items():
             signal.signal(s, h)
-
-
-class MetricsLog:
-    """Mean loss over each logging window, written as a row of the metrics TSV.
-
-    The table lives beside the run's checkpoint, so a resumed run keeps its history (rows
-    after the checkpoint's step are dropped on resume)."""
-
-    def __init__(self, path: Path, rt: Runtime, batch_size: int, backbone: str, start: int):
-        self.path, self.rt, self.batch_size, self.backbone = path, rt, batch_size, backbone
-        if rt.main:
-            _truncate(path, start)
-        self._reset()
-
-    def _reset(self):
-        self.loss_sum = torch.zeros((), device=self.rt.device)
-        self.bad = torch.zeros((), dtype=torch.bool, device=self.rt.device)
-        self.n, self.t0 = 0, time.perf_counter()
-
-    def add(self, loss: torch.Tensor) -> None:
-        self.loss_sum += loss.detach()
-        self.bad |= ~torch.isfinite(loss.detach())
-        self.n += 1
-
-    def flush(self, step: int, epoch: int, lr: float, val_loss: float | None, last_good) -> None:
-        """Check the window for a non-finite loss (all processes), then append a row."""
-        if self.rt.world > 1:
-            torch.distributed.all_reduce(self.loss_sum)
-            torch.distributed.all_reduce(self.bad, op=torch.distributed.ReduceOp.MAX)
-            self.loss_sum /= self.rt.world
-        if bool(self.bad):
-            raise NonFiniteLoss(
-                f"non-finite loss at or before step {step} (epoch {epoch}); training stopped. "
-                f"The last good checkpoint is {last_good or 'none yet'}. Lower train.lr, or "
-                "check the shards for corrupt data."
-            )
-        if self.rt.main and (self.n or val_loss is not None):
-            dt = time.perf_counter() - self.t0
-            loss = f"{self.loss_sum.item() / self.n:.6f}" if self.n else ""
-            val = "" if val_loss is None else f"{val_loss:.6f}"
-            speed = f"{self.n * self.batch_size / dt:.2f}" if self.n else ""
-            row = (step, epoch, loss, val, f"{lr:.6g}", speed, self.backbone)
-            _append(self.path, row)
-        self._reset()
-
-
-def _truncate(path: Path, step: int) -> None:
-    if step == 0:
-        path.unlink(missing_ok=True)
-    elif path.exists():
-        lines = path.read_text().splitlines(keepends=True)
-        kept = lines[:1] + [r for r in lines[1:] if int(r.split("\t", 1)[0]) <= step]
-        with atomic_path(path) as tmp:
-            tmp.write_text("".join(kept))
-
-
-def _append(path: Path, row: tuple) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        if new:
-            w.writerow(METRICS_COLUMNS)
-        w.writerow(row)

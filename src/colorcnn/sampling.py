@@ -19,12 +19,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .layout import is_image_name
 from .tables import MANIFEST_COLUMNS, read_rooted, write_tsv
 
 log = logging.getLogger(__name__)
-
-#: File extensions considered images when listing folders (case-insensitive).
-IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
 @dataclass(frozen=True)
@@ -40,10 +38,6 @@ class Entry:
 def seeded_rank_key(seed: int, text: str) -> bytes:
     """A stable pseudo-random sort key for ``text`` (BLAKE2b of the seed and the text)."""
     return hashlib.blake2b(f"{seed}\0{text}".encode(), digest_size=16).digest()
-
-
-def is_image_name(name: str) -> bool:
-    return name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
 
 
 def walk_images(root: str | Path):

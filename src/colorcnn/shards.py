@@ -33,8 +33,8 @@ import numpy as np
 
 from .color import rgb_to_y_uv_uint8
 from .config import PrepareOptions
+from .files import fsync_path, remove_leftovers, tmp_name
 from .images import ImageRejected, load_rgb, reject_gray, resize_to_model
-from .io import fsync_path, remove_leftovers, tmp_name
 from .layout import SHARD_KINDS, SHARD_NAME, shard_id
 from .sampling import read_manifest
 from .tables import INDEX_COLUMNS, read_tsv, write_rejected, write_tsv

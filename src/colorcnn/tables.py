@@ -1,4 +1,5 @@
-"""Every tab-separated table the workflow reads or writes, in one place.
+"""Every tab-separated table the workflow reads or writes: each table's columns, in one
+place, and the readers and writers.
 
 Two kinds:
 
@@ -6,8 +7,12 @@ Two kinds:
   ``# key: value`` metadata lines, a header, then rows; written atomically by
   :func:`write_tsv`, read back by :func:`read_tsv` as ``(meta, rows as dicts)``. A manifest
   keeps its dataset root in ``# root:``; a shard index keeps the digests of its arrays.
-- **result tables** (scores, summaries, metrics): pandas frames written by :func:`write_frame`
-  (``%.6g`` floats) and read by :func:`read_frame`.
+- **result tables** (scores, summaries, results): pandas frames written by
+  :func:`write_frame` (``%.6g`` floats) and read by :func:`read_frame`; the training metrics
+  table grows a row at a time (:func:`append_row`).
+
+Rows are built by column name, never by position: :func:`ordered` checks a row's keys
+against its table's columns.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .io import atomic_path
+from .files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,47 @@ TEST_COLUMNS = ("path", "category", "width", "height")
 INDEX_COLUMNS = ("row", "path", "class")
 REJECTED_COLUMNS = ("path", "reason", "detail")
 COLORIZED_COLUMNS = ("image", "png")
+#: ``metrics.tsv`` of a training run: one row per logging window
+METRICS_COLUMNS = ("step", "epoch", "loss", "val_loss", "lr", "images_per_s", "backbone_weights")
+#: ``scores.tsv``: one row per test image and system (``method``: ``model`` or a baseline)
+SCORE_COLUMNS = (
+    "method",
+    "variant",
+    "seed",
+    "image",
+    "category",
+    "width",
+    "height",
+    "qssim",
+    "ssim",
+    "psnr",
+    "colourfulness",
+    "colourfulness_gt",
+    "colourfulness_gap",
+)
+#: ``results.tsv`` of a report: ``section`` is ``claim``, ``score`` or ``seeds``
+RESULT_COLUMNS = (
+    "section",
+    "item",
+    "comparison",
+    "metric",
+    "estimate",
+    "lo",
+    "hi",
+    "win",
+    "win_lo",
+    "win_hi",
+    "n",
+    "verdict",
+)
+
+
+def ordered(row: dict, columns: Sequence[str]) -> tuple:
+    """The values of ``row`` in the order of ``columns``; its keys must be exactly those."""
+    if set(row) != set(columns):
+        extra, missing = set(row) - set(columns), [c for c in columns if c not in row]
+        raise ValueError(f"row does not fit {list(columns)}: missing {missing}, extra {extra}")
+    return tuple(row[c] for c in columns)
 
 
 def write_tsv(
@@ -109,8 +155,36 @@ def _header(path) -> list[str]:
         return next(ln for ln in f if not ln.startswith("# ")).rstrip("\n").split("\t")
 
 
-def write_frame(df, path: str | Path) -> None:
-    """A pandas result table, atomically (floats as ``%.6g``)."""
+def append_row(path: str | Path, columns: Sequence[str], row: dict) -> None:
+    """Append one row (a dict) to a growing table, writing the header first if it is new."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        if new:
+            w.writerow(columns)
+        w.writerow(ordered(row, columns))
+
+
+def truncate_steps(path: str | Path, step: int) -> None:
+    """Drop the rows of a growing table whose first column (a step) is past ``step``; at step 0
+    remove the table (a fresh run)."""
+    path = Path(path)
+    if step == 0:
+        path.unlink(missing_ok=True)
+    elif path.exists():
+        lines = path.read_text().splitlines(keepends=True)
+        kept = lines[:1] + [r for r in lines[1:] if int(r.split("\t", 1)[0]) <= step]
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(kept))
+
+
+def write_frame(df, path: str | Path, columns: Sequence[str] | None = None) -> None:
+    """A pandas result table, atomically (floats as ``%.6g``); ``columns``: it must have exactly
+    these, in this order."""
+    if columns is not None and tuple(df.columns) != tuple(columns):
+        raise ValueError(f"{path}: columns {list(df.columns)}, expected {list(columns)}")
     with atomic_path(path) as tmp:
         df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
 

@@ -1,12 +1,13 @@
 """Training the colorization head on Y/UV shards (nanoGPT-style: read top to bottom).
 
-A :class:`~colorcnn.runtime.Job` holds everything one training process needs; the rule
-script builds it, and under ``torchrun`` each process reads it back from JSON. :func:`train`:
+A :class:`Job` (the train rule's contract) holds everything one training process needs; the
+rule script builds it, and under ``torchrun`` each process reads it back from JSON.
+:func:`train`:
 
 1. set up the runtime (rank, device, bf16, channels_last) and the data (training and
    validation rows of the shards);
 2. build the model: the resolved backbone file (frozen) and a fresh head under the seed;
-3. key the run by everything that determines its trajectory (:func:`run_id`: head, training
+3. key the run by everything that determines its trajectory (``provenance.run_id``: head, training
    settings, the data's content fingerprint, the backbone's SHA-256) and resume from its
    ``last.pt`` when it exists; otherwise start afresh and log what changed;
 4. per step: a whole batch, bf16 autocast on CUDA, loss on UV/255, SGD, step-decay lr; every
@@ -26,22 +27,58 @@ import math
 import os
 import shutil
 import sys
-import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
 from .backbone import load_backbone
-from .checkpoint import explain_new_run, resume, run_id, run_key, save_checkpoint
-from .config import TrainConfig
-from .data import Gatherer, ShardRows, TrainBatches, batch_loader, validation_batches
-from .io import atomic_path, code_version
+from .checkpoint import resume, save_checkpoint
+from .config import HeadConfig, TrainConfig
+from .files import atomic_path
+from .loader import Gatherer, ShardRows, TrainBatches, batch_loader, validation_batches
 from .model import ColorizationNet, loss_fn
-from .runtime import Job, MetricsLog, Preempted, Runtime, StopSignal, setup_runtime
+from .provenance import code_version, explain_new_run, run_id, run_key
+from .runtime import Preempted, Runtime, StopSignal, setup_runtime
 from .shards import fingerprint
+from .trainlog import MetricsLog
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """One training run: inputs, outputs and settings; JSON round trip by
+    ``json.dumps(asdict(job))`` and ``Job(**json.loads(text))``."""
+
+    y: list[str]
+    uv: list[str]
+    index: list[str]
+    backbone: str  # resolved weights file (the backbone rule's output)
+    backbone_description: str
+    model: str
+    metrics: str
+    summary: str
+    checkpoint_dir: str
+    head: HeadConfig
+    train: TrainConfig
+    n_train_rows: int  # manifest rows below this are training, the rest validation
+    record: dict = field(default_factory=dict)  # settings recorded for provenance
+    log: str | None = None
+
+    def __post_init__(self):
+        if isinstance(self.head, dict):
+            self.head = HeadConfig(**self.head)
+        if isinstance(self.train, dict):
+            self.train = TrainConfig(**self.train)
+
+    def save(self, path: str | Path) -> None:
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Job:
+        return cls(**json.loads(Path(path).read_text()))
 
 
 @torch.no_grad()
@@ -197,10 +234,8 @@ def fit(s: Session) -> None:
 
 
 def _validate(s: Session, gatherer: Gatherer, metrics: MetricsLog) -> float | None:
-    t0 = time.perf_counter()
-    loss = validation_loss(s.model, gatherer, s.rows.val, s.rt, s.cfg.loss, s.cfg.batch_size)
-    metrics.t0 += time.perf_counter() - t0  # the window's throughput is training's alone
-    return loss
+    with metrics.paused():  # the window's throughput is training's alone
+        return validation_loss(s.model, gatherer, s.rows.val, s.rt, s.cfg.loss, s.cfg.batch_size)
 
 
 def _checkpoint(s: Session) -> None:
@@ -244,7 +279,7 @@ def train(job: Job) -> dict:
 
 
 if __name__ == "__main__":  # one process of a torchrun launch: python -m colorcnn.train JOB
-    from .io import setup_logging
+    from .logs import setup_logging
 
     job = Job.load(sys.argv[1])
     main = int(os.environ.get("RANK", 0)) == 0

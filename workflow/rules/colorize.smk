@@ -36,9 +36,9 @@ rule colorize:
         images=directory(f"{RUN_DIR}/colorize/images"),
         index=f"{RUN_DIR}/colorize/colorized.tsv",
     log:
-        f"{LOGS}/{{variant}}/seed{{seed}}/colorize.log",
+        f"{LOGS}/{RUN_FOLDER}/colorize.log",
     benchmark:
-        f"{BENCH}/{{variant}}/seed{{seed}}/colorize.tsv"
+        f"{BENCH}/{RUN_FOLDER}/colorize.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: S.colorize.threads

@@ -1,16 +1,20 @@
-# Shared by the rules: the validated settings, paths, the study's runs, input functions and
-# resources. Config is read one way: through S, the typed settings built below.
+# Shared by the rules (every function of the rule files lives here, as `snakemake --lint`
+# asks): the validated settings, paths, the study's runs, input functions, resources and the
+# report's figures. Config is read one way: through S, the typed settings built below.
 
 import sys
 from dataclasses import asdict
 from math import ceil
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# the library beside this workflow's own files (workflow.basedir is the *importing* workflow's
+# folder when this one is used as a module)
+sys.path.insert(0, str(Path(workflow.current_basedir).parents[1] / "src"))
 
 from colorcnn.backbone import plan_backbone  # noqa: E402
 from colorcnn.config import parse_config  # noqa: E402
-from colorcnn.layout import SHARD_KINDS, SHARD_NAME, shard_id  # noqa: E402
+from colorcnn.layout import RUN_FOLDER, SHARD_KINDS, SHARD_NAME, shard_id  # noqa: E402
+from colorcnn.systems import BASELINES  # noqa: E402
 
 # --- settings (every value checked here, before any job runs) -------------------------------
 
@@ -24,7 +28,7 @@ RES, LOGS, BENCH, REPORTS = (
     S.paths.benchmarks,
     S.paths.reports,
 )
-RUN_DIR = f"{RES}/{{variant}}/seed{{seed}}"
+RUN_DIR = f"{RES}/{RUN_FOLDER}"
 VARIANTS = list(dict.fromkeys(r.variant for r in S.runs))
 SEEDS = sorted({r.seed for r in S.runs})
 
@@ -55,8 +59,45 @@ def run_files(pattern):
     ]
 
 
+# --- the study's runs: params, threads and resources of the {variant}/{seed} jobs --------------
+
+
 def run_of(wildcards):
+    """The study's run (variant and seed) of a job."""
     return S.run(wildcards.variant, wildcards.seed)
+
+
+def run_record(wildcards):
+    """The variant and seed a job records in its outputs."""
+    return {"variant": wildcards.variant, "seed": int(wildcards.seed)}
+
+
+def run_threads(wildcards):
+    """train.threads of the variant."""
+    return run_of(wildcards).resources.threads
+
+
+def run_gpus(wildcards):
+    """train.gpus of the variant (0: the CPU)."""
+    return run_of(wildcards).resources.gpus
+
+
+def run_minutes(wildcards):
+    """train.runtime_min of the variant: the job's wall time."""
+    return run_of(wildcards).resources.runtime_min
+
+
+def run_head(wildcards):
+    """The variant's head configuration (model.*), as the train script receives it."""
+    return asdict(run_of(wildcards).head)
+
+
+def run_train(wildcards):
+    """The variant's training settings (train.*, the seed included)."""
+    return asdict(run_of(wildcards).train)
+
+
+# --- inputs ------------------------------------------------------------------------------------
 
 
 def demo_tree(name):
@@ -100,37 +141,34 @@ def train_mem_mb(wildcards, threads):
     return 4096 + (run.train.batch_size * per_image) // 2**20 + 512 * threads
 
 
-# --- targets --------------------------------------------------------------------------------
-
-REPORT_FIGURES = (
-    "training_curves",
-    "qssim_distribution",
-    "paired_deltas",
-    "model_vs_gray",
-    "seed_spread",
-    "category_qssim",
-    "qssim_vs_colourfulness",
-    "examples",
-)
+def score_mem_mb(wildcards, threads):
+    """Each process holds one image pair's planes (~1.2 GB at 12 MP)."""
+    return 1024 + 1536 * threads
 
 
-def figure(name, category):
+# --- the report (report.smk) ------------------------------------------------------------------
+
+#: Every figure of the report, once: name -> category of the Snakemake report.
+FIGURES = {
+    "training_curves": "Training",
+    "qssim_distribution": "Scores",
+    "paired_deltas": "Claims",
+    "model_vs_gray": "Scores",
+    "seed_spread": "Scores",
+    "category_qssim": "Scores",
+    "qssim_vs_colourfulness": "Scores",
+    "examples": "Examples",
+}
+
+
+def figure(name):
     """A figure of the report, with its caption, category and label."""
     return report(
         f"{REPORTS}/figures/{name}.png",
         caption=f"../report/{name}.rst",
-        category=category,
+        category=FIGURES[name],
         labels={"item": name.replace("_", " ")},
     )
-
-
-REPORT_FILES = [f"{REPORTS}/figures/{f}.png" for f in REPORT_FIGURES] + [
-    f"{REPORTS}/results.{ext}" for ext in ("md", "tsv", "html")
-]
-
-
-def all_targets():
-    return [f"{RES}/data/rejected.tsv", f"{RES}/study/claims.tsv", *REPORT_FILES]
 
 
 def report_workflow_settings():
@@ -142,3 +180,16 @@ def report_workflow_settings():
         "test images per category": S.test.n_per_category,
         "score resolution": S.score.resolution,
     }
+
+
+def reference_run(output):
+    """An output of the reference variant's first seed (the example figure shows one run)."""
+    return expand(output, variant=S.reference, seed=SEEDS[0])
+
+
+# --- targets --------------------------------------------------------------------------------
+
+
+def all_targets():
+    """The data summary, the study's claims, and every figure and table of the report."""
+    return [f"{RES}/data/rejected.tsv", f"{RES}/study/claims.tsv", *rules.reports.input]

@@ -65,6 +65,7 @@ rule data_summary:
         chroma=f"{RES}/data/chroma_stats.json",
     log:
         f"{LOGS}/data/data_summary.log",
+    localrule: True
     conda:
         "../../envs/data.yaml"
     script:

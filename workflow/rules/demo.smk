@@ -8,6 +8,7 @@ rule demo:
         sun=directory(f"{RES}/demo/SUN397"),
     log:
         f"{LOGS}/demo/demo.log",
+    localrule: True
     conda:
         "../../envs/data.yaml"
     params:

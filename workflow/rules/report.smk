@@ -1,103 +1,87 @@
 # Figures and tables in the reports folder, built from the results tables alone: editing a
-# figure script reruns only these rules, never training or inference.
-
-
-localrules:
-    demo,
-    backbone,
-    data_summary,
-    figure_training,
-    figure_scores,
-    figure_claims,
-    figure_categories,
-    figure_examples,
-    results_table,
-    reports,
-    all,
+# figure script reruns only its rule, never training or inference. Every rule here is local.
 
 
 rule figure_training:
     input:
         metrics=run_files("train/metrics.tsv"),
     output:
-        figure("training_curves", "Training"),
+        figure("training_curves"),
     log:
         f"{LOGS}/report/figure_training.log",
+    localrule: True
     conda:
         "../../envs/report.yaml"
     params:
-        kind="training",
         runs=[{"variant": r.variant, "seed": r.seed} for r in S.runs],
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_training.py"
 
 
 rule figure_scores:
     input:
         scores=rules.study.output.scores,
     output:
-        qssim=figure("qssim_distribution", "Scores"),
-        seeds=figure("seed_spread", "Scores"),
-        vs_gray=figure("model_vs_gray", "Scores"),
-        colourfulness=figure("qssim_vs_colourfulness", "Scores"),
+        qssim=figure("qssim_distribution"),
+        seeds=figure("seed_spread"),
+        vs_gray=figure("model_vs_gray"),
+        colourfulness=figure("qssim_vs_colourfulness"),
     log:
         f"{LOGS}/report/figure_scores.log",
+    localrule: True
     conda:
         "../../envs/report.yaml"
     params:
-        kind="scores",
         reference=S.reference,
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_scores.py"
 
 
 rule figure_claims:
     input:
         claims=rules.study.output.claims,
     output:
-        figure("paired_deltas", "Claims"),
+        figure("paired_deltas"),
     log:
         f"{LOGS}/report/figure_claims.log",
+    localrule: True
     conda:
         "../../envs/report.yaml"
-    params:
-        kind="claims",
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_claims.py"
 
 
 rule figure_categories:
     input:
         by_category=rules.study.output.by_category,
     output:
-        figure("category_qssim", "Scores"),
+        figure("category_qssim"),
     log:
         f"{LOGS}/report/figure_categories.log",
+    localrule: True
     conda:
         "../../envs/report.yaml"
     params:
-        kind="categories",
         reference=S.reference,
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_categories.py"
 
 
 rule figure_examples:
     input:
-        scores=f"{RES}/{S.reference}/seed{SEEDS[0]}/score/scores.tsv",
+        scores=reference_run(rules.score.output.scores),
         baselines=rules.score_baselines.output.scores,
         table=rules.test_set.output.table,
-        colorized=f"{RES}/{S.reference}/seed{SEEDS[0]}/colorize/colorized.tsv",
+        colorized=reference_run(rules.colorize.output.index),
     output:
-        figure("examples", "Examples"),
+        figure("examples"),
     log:
         f"{LOGS}/report/figure_examples.log",
+    localrule: True
     conda:
         "../../envs/report.yaml"
-    params:
-        kind="examples",
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_examples.py"
 
 
 rule results_table:
@@ -117,16 +101,18 @@ rule results_table:
         tsv=f"{REPORTS}/results.tsv",
     log:
         f"{LOGS}/report/results_table.log",
+    localrule: True
     conda:
         "../../envs/report.yaml"
     params:
-        kind="table",
         settings=report_workflow_settings(),
     script:
-        "../scripts/figures.py"
+        "../scripts/results_table.py"
 
 
 rule reports:
     default_target: False
     input:
-        REPORT_FILES,
+        [f"{REPORTS}/figures/{name}.png" for name in FIGURES],
+        rules.results_table.output,
+    localrule: True

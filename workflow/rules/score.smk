@@ -9,26 +9,25 @@ rule score:
     output:
         scores=f"{RUN_DIR}/score/scores.tsv",
     log:
-        f"{LOGS}/{{variant}}/seed{{seed}}/score.log",
+        f"{LOGS}/{RUN_FOLDER}/score.log",
     benchmark:
-        f"{BENCH}/{{variant}}/seed{{seed}}/score.tsv"
+        f"{BENCH}/{RUN_FOLDER}/score.tsv"
     conda:
         "../../envs/data.yaml"
     threads: S.score.threads
     resources:
-        # each process holds one image pair's planes (~1.2 GB at 12 MP)
-        mem_mb=lambda wc, threads: 1024 + 1536 * threads,
+        mem_mb=score_mem_mb,
         # QSSIM, SSIM, PSNR and colourfulness: about 0.2 s per 1 MP image
         runtime=lambda wc, threads: minutes(n_test_images(), 0.2, threads),
     params:
         resolution=S.score.resolution,
         model_size=S.data.prepare.image_size,
-        run=lambda wc: {"variant": wc.variant, "seed": int(wc.seed)},
+        run=run_record,
     script:
         "../scripts/score.py"
 
 
-use rule score as score_baselines with:
+rule score_baselines:
     input:
         table=rules.test_set.output.table,
         stats=rules.data_summary.output.chroma,
@@ -38,13 +37,20 @@ use rule score as score_baselines with:
         f"{LOGS}/baselines/score.log",
     benchmark:
         f"{BENCH}/baselines/score.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: S.score.threads
     resources:
-        mem_mb=lambda wc, threads: 1024 + 1536 * threads,
-        runtime=lambda wc, threads: minutes(2 * n_test_images(), 0.2, threads),
+        mem_mb=score_mem_mb,
+        runtime=lambda wc, threads: minutes(
+            len(BASELINES) * n_test_images(), 0.2, threads
+        ),
     params:
         resolution=S.score.resolution,
         model_size=S.data.prepare.image_size,
-        run={},
+        baselines=list(BASELINES),
+    script:
+        "../scripts/score_baselines.py"
 
 
 rule study:

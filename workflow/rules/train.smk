@@ -9,6 +9,7 @@ rule backbone:
         record=f"{RES}/backbone/weights.json",
     log:
         f"{LOGS}/backbone/backbone.log",
+    localrule: True
     conda:
         "../../envs/torch.yaml"
     params:
@@ -29,22 +30,22 @@ rule train:
         metrics=f"{RUN_DIR}/train/metrics.tsv",
         summary=f"{RUN_DIR}/train/summary.json",
     log:
-        f"{LOGS}/{{variant}}/seed{{seed}}/train.log",
+        f"{LOGS}/{RUN_FOLDER}/train.log",
     benchmark:
-        f"{BENCH}/{{variant}}/seed{{seed}}/train.tsv"
+        f"{BENCH}/{RUN_FOLDER}/train.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: lambda wc: run_of(wc).resources.threads
+    threads: run_threads
     resources:
-        gpu=lambda wc: run_of(wc).resources.gpus,
+        gpu=run_gpus,
         mem_mb=train_mem_mb,
-        runtime=lambda wc: run_of(wc).resources.runtime_min,
+        runtime=run_minutes,
     params:
-        head=lambda wc: asdict(run_of(wc).head),
-        train=lambda wc: asdict(run_of(wc).train),
-        gpus=lambda wc: run_of(wc).resources.gpus,
+        head=run_head,
+        train=run_train,
+        gpus=run_gpus,
         n_train_rows=S.data.n_images,
-        checkpoint_dir=lambda wc: f"{RES}/{wc.variant}/seed{wc.seed}/train/checkpoints",
-        record=lambda wc: {"variant": wc.variant, "seed": int(wc.seed)},
+        checkpoint_dir=f"{RUN_DIR}/train/checkpoints",
+        record=run_record,
     script:
         "../scripts/train.py"

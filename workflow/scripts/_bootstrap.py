@@ -15,7 +15,7 @@ while SRC in sys.path:
     sys.path.remove(SRC)
 sys.path.insert(0, SRC)
 
-from colorcnn.io import setup_logging  # noqa: E402
+from colorcnn.logs import setup_logging  # noqa: E402
 
 
 def _log_uncaught(exc_type, exc, tb):

@@ -6,7 +6,8 @@ _bootstrap.start(snakemake)
 
 import torch
 
-from colorcnn.colorize import Colorizer, check_output_dir, colorize_files, output_name
+from colorcnn.colorize import Colorizer, check_output_dir, colorize_files
+from colorcnn.layout import output_name
 from colorcnn.tables import COLORIZED_COLUMNS, TEST_COLUMNS, read_rooted, write_tsv
 
 sm = snakemake

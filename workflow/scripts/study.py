@@ -7,18 +7,19 @@ _bootstrap.start(snakemake)
 
 import pandas as pd
 
-from colorcnn import stats
-from colorcnn.evaluate import METRICS
-from colorcnn.tables import read_frame, write_frame
+from colorcnn import study
+from colorcnn.scoring import METRICS
+from colorcnn.systems import GRAY
+from colorcnn.tables import SCORE_COLUMNS, read_frame, write_frame
 
 sm = snakemake
 p = sm.params
 scores = pd.concat([read_frame(f) for f in [*sm.input.runs, sm.input.baselines]], ignore_index=True)
-write_frame(scores, sm.output.scores)
-claims = stats.claims_table(scores, p.claims, p.reference, n_resamples=p.n_boot)
+write_frame(scores, sm.output.scores, SCORE_COLUMNS)
+claims = study.claims_table(scores, p.claims, p.reference, n_resamples=p.n_boot)
 write_frame(claims, sm.output.claims)
-write_frame(stats.summarize(scores, METRICS, p.n_boot), sm.output.summary)
-write_frame(stats.seed_spread(scores, n_resamples=p.n_boot), sm.output.seeds)
+write_frame(study.summarize(scores, METRICS, p.n_boot), sm.output.summary)
+write_frame(study.seed_spread(scores, n_resamples=p.n_boot), sm.output.seeds)
 write_frame(
-    stats.by_category(scores, p.reference, "gray", n_resamples=p.n_boot), sm.output.by_category
+    study.by_category(scores, p.reference, GRAY, n_resamples=p.n_boot), sm.output.by_category
 )

@@ -10,16 +10,16 @@ from pathlib import Path
 import torch
 
 from colorcnn.backbone import read_record
-from colorcnn.runtime import Job, launch, plan_processes
-from colorcnn.train import train
+from colorcnn.config import TrainConfig
+from colorcnn.runtime import launch, plan_processes
+from colorcnn.train import Job, train
 
 sm = snakemake
 p = sm.params
 torch.set_num_threads(sm.threads)
 nproc, device = plan_processes(p.gpus, torch.cuda.device_count())
-settings = dict(p.train, device=device)
-if settings["loader_workers"] < 0:  # from the rule's threads, one left to drive the GPU
-    settings["loader_workers"] = max(0, sm.threads - 1)
+cfg = TrainConfig(**p.train)
+settings = dict(p.train, device=device, loader_workers=cfg.workers_for(sm.threads))
 job = Job(
     y=list(sm.input.Y),
     uv=list(sm.input.UV),

@@ -14,23 +14,11 @@ import html
 import numpy as np
 import pandas as pd
 
-from .figures import label
-from .io import atomic_path
+from .config import HeadConfig
+from .files import atomic_path
+from .systems import GRAY, label
+from .tables import RESULT_COLUMNS, ordered, write_frame
 
-RESULT_COLUMNS = (
-    "section",
-    "item",
-    "comparison",
-    "metric",
-    "estimate",
-    "lo",
-    "hi",
-    "win",
-    "win_lo",
-    "win_hi",
-    "n",
-    "verdict",
-)
 METRIC_NAMES = {
     "qssim": "QSSIM",
     "ssim": "SSIM",
@@ -64,9 +52,11 @@ def settings(summaries: list[dict], workflow: dict) -> dict:
 
 def _describe_run(s: dict) -> str:
     h, t = s["provenance"]["head"], s["provenance"]["train"]
+    width = HeadConfig(**h).t_channels
+    a, b = (f"{h[f'{k}_channels']} ({h[f'{k}_kernel']}x{h[f'{k}_kernel']})" for k in "ab")
     return (
-        f"T = {'+'.join(h['taps'])}; Q = {h['a_channels']} ({h['a_kernel']}x{h['a_kernel']}) + "
-        f"{h['b_channels']} ({h['b_kernel']}x{h['b_kernel']}); loss {t['loss']}; lr {t['lr']}"
+        f"T = {'+'.join(h['taps'])} ({width} channels); Q = {a} + {b}; "
+        f"loss {t['loss']}; lr {t['lr']}"
     )
 
 
@@ -114,61 +104,48 @@ def _seed_rows(seeds: pd.DataFrame) -> list[list[str]]:
 
 
 def tidy(claims, summary, seeds, metrics) -> pd.DataFrame:
-    """All results as one long table (``RESULT_COLUMNS``)."""
-    rows = []
-    for _, r in claims.iterrows():
-        rows.append(
-            [
-                "claim",
-                r["claim"],
-                r["comparison"],
-                r["metric"],
-                r["delta"],
-                r["lo"],
-                r["hi"],
-                r["win"],
-                r["win_lo"],
-                r["win_hi"],
-                r["n"],
-                r["verdict"],
-            ]
-        )
-    for _, r in summary.iterrows():
-        for m in metrics:
-            rows.append(
-                [
-                    "score",
-                    r["system"],
-                    "",
-                    m,
-                    r[m],
-                    r[f"{m}_lo"],
-                    r[f"{m}_hi"],
-                    np.nan,
-                    np.nan,
-                    np.nan,
-                    r["n"],
-                    "",
-                ]
-            )
-    for _, r in seeds.iterrows():
-        rows.append(
-            [
-                "seeds",
-                r["variant"],
-                f"{r['variant']} − gray",
-                "qssim",
-                r["delta_gray"],
-                r["delta_gray_lo"],
-                r["delta_gray_hi"],
-                np.nan,
-                np.nan,
-                np.nan,
-                len(str(r["seeds"]).split()),
-                "",
-            ]
-        )
-    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+    """All results as one long table (``tables.RESULT_COLUMNS``), rows built by name."""
+    blank = {"comparison": "", "win": np.nan, "win_lo": np.nan, "win_hi": np.nan, "verdict": ""}
+    rows = [
+        {
+            "section": "claim",
+            "item": r["claim"],
+            "comparison": r["comparison"],
+            "metric": r["metric"],
+            "estimate": r["delta"],
+            **{k: r[k] for k in ("lo", "hi", "win", "win_lo", "win_hi", "n", "verdict")},
+        }
+        for _, r in claims.iterrows()
+    ]
+    rows += [
+        {
+            **blank,
+            "section": "score",
+            "item": r["system"],
+            "metric": m,
+            "estimate": r[m],
+            "lo": r[f"{m}_lo"],
+            "hi": r[f"{m}_hi"],
+            "n": r["n"],
+        }
+        for _, r in summary.iterrows()
+        for m in metrics
+    ]
+    rows += [
+        {
+            **blank,
+            "section": "seeds",
+            "item": r["variant"],
+            "comparison": f"{r['variant']} − {GRAY}",
+            "metric": "qssim",
+            "estimate": r["delta_gray"],
+            "lo": r["delta_gray_lo"],
+            "hi": r["delta_gray_hi"],
+            "n": len(str(r["seeds"]).split()),
+        }
+        for _, r in seeds.iterrows()
+    ]
+    return pd.DataFrame([ordered(r, RESULT_COLUMNS) for r in rows], columns=list(RESULT_COLUMNS))
 
 
 SECTIONS = {
@@ -208,10 +185,7 @@ def write_results(claims, summary, seeds, metrics, setting: dict, out_md, out_ts
         tmp.write_text("\n".join(md))
     with atomic_path(out_html) as tmp:
         tmp.write_text(_html(tables))
-    with atomic_path(out_tsv) as tmp:
-        tidy(claims, summary, seeds, metrics).to_csv(
-            tmp, sep="\t", index=False, float_format="%.6g"
-        )
+    write_frame(tidy(claims, summary, seeds, metrics), out_tsv, RESULT_COLUMNS)
 
 
 def _html(tables) -> str:

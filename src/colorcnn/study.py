@@ -1,11 +1,12 @@
-"""Statistics of the study: intervals, paired comparisons, seeds, and the paper's claims.
+"""The study's statistics: intervals, paired comparisons, seeds, and the paper's claims.
 
-Every test image is scored by every method (each variant and seed of the model, and the
-baselines), so methods are compared **per image**: the paired difference of a metric, its
-mean with a BCa bootstrap interval (``scipy.stats.bootstrap``, paired, vectorised), and the
-win rate (share of images where the first method scores higher) with Wilson's interval. A
-variant trained with several seeds is first averaged over its seeds image by image; the spread
-over seeds is reported beside it, with an interval from resampling both images and seeds.
+Every test image is scored by every system (each variant and seed of the model, and the
+baselines of :mod:`colorcnn.systems`), so systems are compared **per image**: the paired
+difference of a metric, its mean with a BCa bootstrap interval (``scipy.stats.bootstrap``,
+paired, vectorised), and the win rate (share of images where the first system scores higher)
+with Wilson's interval. A variant trained with several seeds is first averaged over its seeds
+image by image (:func:`colorcnn.systems.per_image`); the spread over seeds is reported beside
+it, with an interval from resampling both images and seeds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats as st
+
+from .systems import BASELINES, GRAY, MODEL, per_image
 
 LEVEL = 0.95
 
@@ -84,25 +87,13 @@ def verdict(lo: float, hi: float) -> str:
     return "inconclusive"
 
 
-def per_image(scores: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Images × systems table of ``metric``: each variant averaged over its seeds, and each
-    baseline. Images missing for any system are dropped (every system scores every image)."""
-    model = scores[scores["method"] == "model"]
-    base = scores[scores["method"] != "model"]
-    wide = [
-        model.groupby(["image", "variant"])[metric].mean().unstack("variant"),
-        base.pivot_table(index="image", columns="method", values=metric),
-    ]
-    return pd.concat(wide, axis=1).dropna()
-
-
 def seed_spread(
     scores: pd.DataFrame, metric: str = "qssim", n_resamples: int = 2000
 ) -> pd.DataFrame:
     """Per variant: the per-seed means, their mean ± standard deviation, and the paired
     difference to gray with an interval that resamples images *and* seeds."""
-    model = scores[scores["method"] == "model"]
-    gray = scores[scores["method"] == "gray"].set_index("image")[metric]
+    model = scores[scores["method"] == MODEL]
+    gray = scores[scores["method"] == GRAY].set_index("image")[metric]
     rows = []
     for variant, g in model.groupby("variant", sort=False):
         runs = g.pivot_table(index="image", columns="seed", values=metric).dropna()
@@ -154,16 +145,15 @@ def summarize(scores: pd.DataFrame, metrics, n_resamples: int = 2000) -> pd.Data
 def comparisons(variants: dict[str, str], reference: str) -> list[tuple[str, str, str]]:
     """The claims the study tests: ``(claim, a, b)`` meaning "a scores higher than b".
 
-    ``variants`` maps each variant to its claim against the reference (may be empty)."""
-    out = [
-        (f"{reference}: the CNN colorizes better than gray", reference, "gray"),
-        (f"{reference}: better than a constant mean-chroma tint", reference, "mean_chroma"),
-    ]
+    The reference against every baseline (each baseline's own claim), then for each other
+    variant its claim against the reference (``variants`` maps a variant to it; may be empty)
+    and the variant against gray."""
+    out = [(f"{reference}: {b.claim}", reference, b.name) for b in BASELINES.values()]
     for v, claim in variants.items():
         if v == reference:
             continue
         out.append((claim or f"{reference} beats {v}", reference, v))
-        out.append((f"{v}: better than gray", v, "gray"))
+        out.append((f"{v}: better than gray", v, GRAY))
     return out
 
 

@@ -1,4 +1,5 @@
-"""Does training learn? The generated task where colour is given by texture, not brightness."""
+"""The demo datasets, and does training learn? The generated task where colour is given by
+texture, not brightness (colorcnn.demo)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pandas as pd
 import pytest
 from test_workflow import copy_workflow, snakemake
 
-from colorcnn import learnable as L
+from colorcnn import demo as L
 from colorcnn.color import rgb_to_yuv
 
 

@@ -1,16 +1,9 @@
-"""Scoring colorizations against the originals, with baselines scored the same way.
+"""Scoring colorizations against the originals: every system recombined with the same
+full-resolution Y and scored at the same resolution by the same functions.
 
-Methods:
-
-- ``model``: a trained network's output (the PNG the colorize stage wrote), one per
-  variant and seed of the study;
-- ``gray``: U = V = 128, i.e. the grayscale input itself (the baseline every table must show:
-  QSSIM already rates it high);
-- ``mean_chroma``: every pixel gets the training set's mean U and V (a constant tint: what a
-  network that learned nothing image-specific would output).
-
-Every method is recombined with the same full-resolution Y and scored at the same resolution
-with the same functions. Images are scored in parallel processes.
+:func:`score_run` scores a run of the model (the PNGs the colorize stage wrote);
+:func:`score_baselines` scores the baselines of :mod:`colorcnn.systems`. Both build one
+:class:`ScoreJob` per test image and score the images in parallel processes.
 """
 
 from __future__ import annotations
@@ -24,43 +17,15 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .color import quantize, rgb_to_yuv, yuv_to_rgb
+from .color import rgb_to_yuv
 from .images import load_rgb
 from .metrics import colourfulness, image_quality
+from .systems import MODEL, baseline_rgb
+from .tables import COLORIZED_COLUMNS, SCORE_COLUMNS, TEST_COLUMNS, read_rooted, read_tsv
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("gray", "mean_chroma")
 METRICS = ("qssim", "ssim", "psnr", "colourfulness", "colourfulness_gap")
-SCORE_COLUMNS = (
-    "method",
-    "variant",
-    "seed",
-    "image",
-    "category",
-    "width",
-    "height",
-    "qssim",
-    "ssim",
-    "psnr",
-    "colourfulness",
-    "colourfulness_gt",
-    "colourfulness_gap",
-)
-
-
-def baseline_rgb(method: str, y: np.ndarray, stats: dict | None = None) -> np.ndarray:
-    """RGB ``uint8`` of a baseline for full-resolution Y ``(H, W)`` (float, 0-255)."""
-    if method == "gray":
-        u = v = 128.0
-    elif method == "mean_chroma":
-        if stats is None:
-            raise ValueError("the mean_chroma baseline needs the training set's chroma stats")
-        u, v = stats["mean_u"], stats["mean_v"]
-    else:
-        raise ValueError(f"unknown baseline {method!r}; known: {BASELINES}")
-    yuv = np.stack([y, np.full_like(y, u), np.full_like(y, v)], axis=-1)
-    return quantize(yuv_to_rgb(yuv))
 
 
 @dataclass(frozen=True)
@@ -103,7 +68,7 @@ def _score(job: ScoreJob) -> list[dict]:
         pred = np.asarray(Image.open(job.prediction).convert("RGB"))
         if pred.shape != gt.shape:
             raise ValueError(f"{job.prediction}: size {pred.shape} differs from {gt.shape}")
-        candidates["model"] = pred
+        candidates[MODEL] = pred
     gt_e = _to_eval_size(gt, job)
     tests = {m: _to_eval_size(rgb, job) for m, rgb in candidates.items()}
     quality = image_quality(gt_e, list(tests.values()))  # the reference downsampled once
@@ -111,7 +76,7 @@ def _score(job: ScoreJob) -> list[dict]:
     rows = []
     for (method, p), q in zip(tests.items(), quality, strict=True):
         c = colourfulness(p)
-        run = job.run if method == "model" else {}
+        run = job.run if method == MODEL else {}
         rows.append(
             {
                 "method": method,
@@ -155,3 +120,40 @@ def read_stats(path: str | Path) -> dict:
     import json
 
     return json.loads(Path(path).read_text())
+
+
+def _jobs(table, what, resolution: str, model_size: int) -> list[ScoreJob]:
+    root, rows = read_rooted(table, TEST_COLUMNS)
+    return [
+        ScoreJob(
+            r["path"],
+            r["category"],
+            str(root / r["path"]),
+            resolution=resolution,
+            model_size=model_size,
+            **what(r),
+        )
+        for r in rows
+    ]
+
+
+def score_run(
+    table, colorized, run: dict, *, resolution: str, model_size: int, processes: int = 1
+) -> pd.DataFrame:
+    """Scores of one run of the model (``run``: its variant and seed) on every test image of
+    ``table``; ``colorized`` is the colorize stage's index of PNGs."""
+    pngs = {r["image"]: r["png"] for r in read_tsv(colorized, COLORIZED_COLUMNS)[1]}
+    jobs = _jobs(
+        table, lambda r: {"prediction": pngs[r["path"]], "run": dict(run)}, resolution, model_size
+    )
+    return score_all(jobs, processes)
+
+
+def score_baselines(
+    table, stats_path, baselines, *, resolution: str, model_size: int, processes: int = 1
+) -> pd.DataFrame:
+    """Scores of ``baselines`` (names in :data:`colorcnn.systems.BASELINES`) on every test
+    image of ``table``; ``stats_path`` holds the training set's chroma statistics."""
+    stats = read_stats(stats_path)
+    what = {"baselines": tuple(baselines), "stats": stats}
+    return score_all(_jobs(table, lambda r: what, resolution, model_size), processes)

@@ -1,0 +1,29 @@
+"""Logging for rule scripts, torchrun workers and the command line: all detail to the
+rule's log file, a readable console."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+
+def setup_logging(
+    logfile: str | Path | None = None, *, console: int = logging.INFO, mode: str = "w"
+) -> None:
+    """Everything (DEBUG and up) to ``logfile`` (the rule's ``log:``); ``console`` and up to
+    stderr. Per-file detail is logged at DEBUG, so a paper-scale console stays readable."""
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setLevel(console)
+    handlers: list[logging.Handler] = [stream]
+    if logfile:
+        Path(logfile).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(logfile, mode=mode))
+    logging.basicConfig(
+        level=logging.DEBUG,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    for noisy in ("PIL", "matplotlib", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,76 @@
+"""Where a result came from: the code version, and the identity of a training run.
+
+A run is keyed by everything that determines its trajectory (:func:`run_key`: head, training
+settings, the data's content fingerprint, the backbone's SHA-256); :func:`run_id` hashes the
+key, so a run resumes only with the same key, and :func:`explain_new_run` says which part
+changed when it does not.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the workflow imports nothing heavy from here
+    from .config import HeadConfig, TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=4)
+def code_version(where: str | Path | None = None) -> str:
+    """The checkout's commit (``git describe --always --tags``), with ``-dirty`` when a
+    tracked file other than the committed reports differs from it; else the package version.
+
+    Regenerating ``reports/`` changes tracked files without changing the code, so it does not
+    make the version dirty.
+    """
+    import subprocess
+
+    from . import __version__
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", *args],
+                cwd=where or Path(__file__).resolve().parent,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    rev = git("describe", "--always", "--tags")
+    if not rev:
+        return __version__
+    changed = git(
+        "status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)reports"
+    )
+    return f"{__version__}+git.{rev}{'-dirty' if changed else ''}"
+
+
+def run_key(head: HeadConfig, cfg: TrainConfig, data: str, backbone: str) -> dict:
+    """Everything that determines the trajectory of a run."""
+    return {"head": asdict(head), "train": cfg.trajectory(), "data": data, "backbone": backbone}
+
+
+def run_id(key: dict) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def explain_new_run(latest: Path, rid: str, key: dict) -> None:
+    """Log why a run starts afresh instead of resuming the previous one."""
+    if not latest.exists():
+        return
+    prev = json.loads(latest.read_text())
+    if prev["run_id"] == rid:
+        return
+    changed = [k for k in key if prev["key"].get(k) != key[k]]
+    log.info("not resuming run %s: %s changed", prev["run_id"], ", ".join(changed) or "?")

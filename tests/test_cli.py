@@ -1,0 +1,66 @@
+"""The command line: each command, its early checks and its exit codes (colorcnn.cli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from conftest import make_ilsvrc_tree, write_inputs
+from PIL import Image
+
+from colorcnn.cli import main
+from colorcnn.testimages import natural_rgb, save_jpeg
+
+
+def test_cli_refuses_colliding_inputs_before_loading_the_model(tmp_path, capsys):
+    for k in ("one", "two"):
+        save_jpeg(tmp_path / k / "photo.jpg", 30, 40)
+    args = [
+        "colorize",
+        str(tmp_path / "one" / "photo.jpg"),
+        str(tmp_path / "two" / "photo.jpg"),
+        "-o",
+        str(tmp_path / "out"),
+        "--checkpoint",
+        str(tmp_path / "nonexistent.pt"),
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "photo.jpg.png: " in err and "one/photo.jpg" in err and "two/photo.jpg" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_colorize_exit_codes_and_early_output_checks(tmp_path, checkpoint, capsys):
+    write_inputs(tmp_path / "in")
+    good, bad = str(tmp_path / "in" / "small.jpg"), str(tmp_path / "in" / "corrupt.jpg")
+    base = ["-o", str(tmp_path / "out"), "--checkpoint", str(checkpoint), "--quiet"]
+    assert main(["colorize", good, *base]) == 0
+    assert Image.open(tmp_path / "out" / "small.jpg.png").size == (53, 37)
+    assert main(["colorize", good, bad, *base]) == 1  # some inputs failed
+    out = capsys.readouterr()
+    assert "wrote 1 images" in out.out and "1 failed" in out.out and "corrupt.jpg" in out.err
+    (tmp_path / "afile").write_text("")
+    nothing = ["--checkpoint", str(tmp_path / "nonexistent.pt"), "--quiet"]
+    assert main(["colorize", good, "-o", str(tmp_path / "afile"), *nothing]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    unwritable = Path("/proc/colorcnn-out")  # not even root can create folders in /proc
+    assert main(["colorize", good, "-o", str(unwritable), *nothing]) == 2
+    assert "cannot write to the output folder /proc/colorcnn-out" in capsys.readouterr().err
+
+
+def test_cli_score(tmp_path, capsys):
+    Image.fromarray(natural_rgb(40, 60)).save(tmp_path / "a.png")
+    assert main(["score", str(tmp_path / "a.png"), str(tmp_path / "a.png")]) == 0
+    out = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
+    assert float(out["qssim"]) == 1.0 and out["psnr"] == "inf"
+
+
+def test_cli_sample_and_prepare(tmp_path):
+    from colorcnn.cli import main
+
+    root = make_ilsvrc_tree(tmp_path / "I", 2, 3)
+    assert main(["sample", str(root), "-o", str(tmp_path / "m.tsv"), "-n", "4", "--seed", "1"]) == 0
+    out = tmp_path / "shards"
+    args = ["prepare", str(tmp_path / "m.tsv"), "--shard-size", "4", "--out", str(out)]
+    assert main([*args, "--image-size", "32", "--min-side", "16", "--no-reduced-decode"]) == 0
+    assert np.load(out / "shard-00000.Y.npy").shape == (4, 32, 32)

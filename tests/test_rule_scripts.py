@@ -1,0 +1,231 @@
+"""Every rule script, run with a stand-in ``snakemake`` object on tiny inputs
+(workflow/scripts)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SIZE, make_manifest, make_sun_tree
+
+from colorcnn.checkpoint import load_checkpoint
+from colorcnn.config import HeadConfig, TrainConfig
+from colorcnn.sampling import Entry, write_manifest
+from colorcnn.shards import ShardFiles
+from colorcnn.tables import COLORIZED_COLUMNS, TEST_COLUMNS, read_rooted, read_tsv
+from colorcnn.testimages import save_jpeg, write_shards
+
+
+def _run_train_script(run_script, tmp_path, shards, backbone_file, *, gpus, threads, **train):
+    y, uv, index = shards
+    record = tmp_path / "weights.json"
+    record.write_text(json.dumps({"description": "random (fallback: test)"}))
+    settings = asdict(
+        TrainConfig(
+            batch_size=4,
+            epochs=1,
+            log_every=1,
+            val_every=0,
+            progress=False,
+            loader_workers=-1,
+            **train,
+        )
+    )
+    return run_script(
+        "train",
+        input={
+            "Y": y,
+            "UV": uv,
+            "index": index,
+            "backbone": backbone_file,
+            "backbone_record": record,
+        },
+        output={
+            "model": tmp_path / "model.pt",
+            "metrics": tmp_path / "metrics.tsv",
+            "summary": tmp_path / "summary.json",
+        },
+        params=dict(
+            head=asdict(HeadConfig(a_channels=8, b_channels=4)),
+            train=settings,
+            gpus=gpus,
+            n_train_rows=10**6,
+            checkpoint_dir=str(tmp_path / "ckpt"),
+            record={"variant": "paper", "seed": 2016},
+        ),
+        threads=threads,
+        log=[tmp_path / "train.log"],
+    )
+
+
+def test_train_rule_script(tmp_path, run_script, backbone_file):
+    shards = write_shards(tmp_path / "s", 8)
+    _run_train_script(run_script, tmp_path, shards, backbone_file, gpus=0, threads=2)
+    assert "random (fallback: test)" in (tmp_path / "metrics.tsv").read_text()
+    ck = load_checkpoint(tmp_path / "model.pt")
+    assert ck["head_config"]["a_channels"] == 8
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 2 and summary["image_size"] == 16 and summary["device"] == "cpu"
+    assert summary["variant"] == "paper" and summary["seed"] == 2016
+
+
+def test_train_rule_script_refuses_more_processes_than_gpus(tmp_path, run_script, backbone_file):
+    shards = write_shards(tmp_path / "s", 8)
+    with pytest.raises(RuntimeError, match="train.gpus is 2 but this job sees 0 GPU"):
+        _run_train_script(run_script, tmp_path, shards, backbone_file, gpus=2, threads=1)
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_test_set_colorize_score_and_score_baselines_scripts(tmp_path, run_script, checkpoint):
+    root = make_sun_tree(tmp_path / "SUN397")
+    run_script(
+        "test_set",
+        input={"demo": []},
+        output={"table": tmp_path / "t.tsv", "rejected": tmp_path / "rej.tsv"},
+        params=dict(
+            root=str(root), list_file="", n_per_category=2, seed=0, min_chroma=1.0, max_pixels=10**8
+        ),
+        threads=2,
+        log=[tmp_path / "t.log"],
+    )
+    rroot, rows = read_rooted(tmp_path / "t.tsv", TEST_COLUMNS)
+    assert rroot == root and len(rows) == 6
+    run_script(
+        "colorize",
+        input={"table": tmp_path / "t.tsv", "model": checkpoint},
+        output={"images": tmp_path / "col", "index": tmp_path / "col.tsv"},
+        params=dict(size=SIZE, batch_size=4, alpha="drop", compression=1, device="cpu"),
+        threads=1,
+        log=[tmp_path / "c.log"],
+    )
+    _, idx = read_tsv(tmp_path / "col.tsv", COLORIZED_COLUMNS)
+    assert len(idx) == 6 and all(Path(r["png"]).exists() for r in idx)
+    assert all(r["png"].endswith(r["image"] + ".png") for r in idx)
+    common = dict(threads=2, log=[tmp_path / "s.log"])
+    params = dict(resolution="original", model_size=SIZE)
+    run_script(
+        "score",
+        input={"table": tmp_path / "t.tsv", "colorized": tmp_path / "col.tsv"},
+        output={"scores": tmp_path / "model.tsv"},
+        params={**params, "run": {"variant": "paper", "seed": 7}},
+        **common,
+    )
+    (tmp_path / "stats.json").write_text('{"mean_u": 128.0, "mean_v": 128.0, "pixels": 1}')
+    run_script(
+        "score_baselines",
+        input={"table": tmp_path / "t.tsv", "stats": tmp_path / "stats.json"},
+        output={"scores": tmp_path / "base.tsv"},
+        params={**params, "baselines": ["gray", "mean_chroma"]},
+        **common,
+    )
+    model = pd.read_csv(tmp_path / "model.tsv", sep="\t")
+    base = pd.read_csv(tmp_path / "base.tsv", sep="\t")
+    assert len(model) == 6 and set(model["method"]) == {"model"} and set(model["seed"]) == {7}
+    assert len(base) == 12 and set(base["method"]) == {"gray", "mean_chroma"}
+
+
+PREPARE_PARAMS = dict(
+    options=dict(
+        image_size=32,
+        resize="crop",
+        resample="bilinear",
+        min_side=16,
+        max_pixels=10**8,
+        min_chroma=2.0,
+        reduced_decode=True,
+    ),
+    shard_size=8,
+    train_rows=6,
+)
+
+
+def _run_prepare(run_script, manifest, shards, log, **params) -> dict[str, str]:
+    """The prepare rule script on shard 0 of ``manifest``; returns its outputs."""
+    out = {k: str(v) for k, v in ShardFiles.of(shards, 0).__dict__.items()}
+    run_script(
+        "prepare",
+        input={"manifest": manifest},
+        output=out,
+        params={**PREPARE_PARAMS, **params},
+        wildcards={"shard": "00000"},
+        threads=2,
+        log=[log],
+    )
+    return out
+
+
+def test_prepare_and_summary_scripts(tmp_path, run_script):
+    make_manifest(tmp_path)
+    out = _run_prepare(
+        run_script, tmp_path / "manifest.tsv", tmp_path / "shards", tmp_path / "prepare.log"
+    )
+    assert np.load(out["Y"]).shape == (7, 32, 32)
+    assert "1 rejected (unreadable 1)" in (tmp_path / "prepare.log").read_text()
+    outputs = {k: tmp_path / f"{k}.out" for k in ("rejected", "classes", "chroma")}
+    run_script(
+        "data_summary",
+        input={
+            "manifest": tmp_path / "manifest.tsv",
+            "index": [out["index"]],
+            "rejected": [out["rejected"]],
+        },
+        output=outputs,
+        log=[tmp_path / "s.log"],
+    )
+    lines = outputs["rejected"].read_text().splitlines()
+    assert lines[0] == "path\treason\tdetail" and len(lines) == 2
+    assert outputs["classes"].read_text().splitlines()[1] == "c\t8\t7\t1"
+    stats = json.loads(outputs["chroma"].read_text())
+    uv = np.load(out["UV"])[:5]  # manifest rows 0..5 (row 3 rejected) are training rows
+    assert stats["pixels"] == 5 * 32 * 32
+    assert stats["mean_u"] == pytest.approx(uv[:, 0].mean())
+
+
+def test_console_stays_quiet_at_scale(tmp_path, run_script, capfd):
+    """200 images of which 40 are rejected: a line or two on the console, every file in the log
+    and the rejected table."""
+    root = tmp_path / "data"
+    entries = []
+    for k in range(200):
+        p = root / "c" / f"{k}.JPEG"
+        if k % 5 == 0:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(b"not a jpeg")
+        else:
+            save_jpeg(p, 40, 48, seed=k)
+        entries.append(Entry(f"c/{k}.JPEG", "c", 0))
+    write_manifest(tmp_path / "m.tsv", entries, root)
+    out = _run_prepare(
+        run_script, tmp_path / "m.tsv", tmp_path / "s", tmp_path / "p.log", shard_size=200
+    )
+    console = [ln for ln in capfd.readouterr().err.splitlines() if ln.strip()]
+    assert len(console) <= 3, console
+    assert "160 kept, 40 rejected (unreadable 40)" in console[-1]
+    assert (tmp_path / "p.log").read_text().count("rejected row") == 40
+    assert len(open(out["rejected"]).read().splitlines()) == 41
+
+
+def test_sample_and_demo_scripts(tmp_path, run_script):
+    demo = tmp_path / "demo"
+    run_script(
+        "demo",
+        output={"ilsvrc": demo / "ILSVRC2012", "sun": demo / "SUN397"},
+        params=dict(demo=dict(dataset="photos", train_per_source=2, test_per_source=2, seed=0)),
+        log=[tmp_path / "demo.log"],
+    )
+    assert len(list((demo / "ILSVRC2012" / "train").glob("n9*/*.JPEG"))) == 14
+    assert len(list((demo / "SUN397").glob("*/*/sun_*.jpg"))) == 5
+    run_script(
+        "sample",
+        output={"manifest": tmp_path / "m.tsv"},
+        params=dict(
+            source="ilsvrc", root=str(demo / "ILSVRC2012"), n_images=10, allow_fewer=False, seed=1
+        ),
+        log=[tmp_path / "s.log"],
+    )
+    assert len((tmp_path / "m.tsv").read_text().splitlines()) == 12
+    assert "wrote 10 entries" in (tmp_path / "s.log").read_text()

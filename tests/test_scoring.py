@@ -1,0 +1,61 @@
+"""Scoring: the model's PNG and the baselines on one image, errors that name it
+(colorcnn.scoring)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorcnn.color import rgb_to_yuv
+from colorcnn.scoring import ScoreJob, score_image
+from colorcnn.systems import BASELINES, baseline_rgb
+from colorcnn.testimages import natural_rgb, save_jpeg
+
+
+def test_the_model_and_the_baselines_are_scored_against_the_original(tmp_path):
+    gt = natural_rgb(60, 80)
+    Image.fromarray(gt).save(tmp_path / "gt.png")
+    Image.fromarray(gt).save(tmp_path / "perfect.png")
+    y = rgb_to_yuv(gt)[..., 0]
+    stats = {"mean_u": 120.0, "mean_v": 140.0}
+    model = ScoreJob(
+        "gt.png",
+        "c",
+        str(tmp_path / "gt.png"),
+        prediction=str(tmp_path / "perfect.png"),
+        run={"variant": "paper", "seed": 1},
+    )
+    [row] = score_image(model)
+    assert row["method"] == "model" and row["variant"] == "paper" and row["seed"] == 1
+    assert row["qssim"] == pytest.approx(1.0) and row["psnr"] == np.inf
+    base = ScoreJob(
+        "gt.png", "c", str(tmp_path / "gt.png"), baselines=tuple(BASELINES), stats=stats
+    )
+    rows = {r["method"]: r for r in score_image(base)}
+    assert set(rows) == {"gray", "mean_chroma"} and rows["gray"]["variant"] == ""
+    # each baseline is scored on its own RGB (the same functions as the model's PNG)
+    for name, r in rows.items():
+        Image.fromarray(baseline_rgb(name, y, stats)).save(tmp_path / f"{name}.png")
+        job = ScoreJob(
+            "gt.png", "c", str(tmp_path / "gt.png"), prediction=str(tmp_path / f"{name}.png")
+        )
+        [as_png] = score_image(job)
+        assert as_png["qssim"] == pytest.approx(r["qssim"], abs=1e-12), name
+    assert 0.5 < rows["gray"]["qssim"] < 1.0 and rows["gray"]["colourfulness"] == 0.0
+    assert rows["gray"]["colourfulness_gap"] == pytest.approx(-rows["gray"]["colourfulness_gt"])
+    small = {
+        r["method"]: r
+        for r in score_image(ScoreJob(**{**base.__dict__, "resolution": "model", "model_size": 32}))
+    }
+    assert small["gray"]["width"] == 80 and small["gray"]["qssim"] != rows["gray"]["qssim"]
+
+
+def test_a_failing_image_is_named(tmp_path):
+    save_jpeg(tmp_path / "gt.jpg", 40, 50)
+    Image.fromarray(natural_rgb(20, 20)).save(tmp_path / "wrong.png")
+    job = ScoreJob(
+        "a/abbey/gt.jpg", "abbey", str(tmp_path / "gt.jpg"), prediction=str(tmp_path / "wrong.png")
+    )
+    with pytest.raises(ValueError, match=r"scoring a/abbey/gt.jpg .* size \(20, 20, 3\) differs"):
+        score_image(job)

@@ -1,0 +1,20 @@
+"""Rule `results_table`: results.md, results.html and results.tsv from the study's tables,
+with the settings the runs recorded."""
+
+import _bootstrap
+
+_bootstrap.start(snakemake)
+
+import json
+from pathlib import Path
+
+from colorcnn import results
+from colorcnn.scoring import METRICS
+from colorcnn.tables import read_frame
+
+sm = snakemake
+inp, out = sm.input, sm.output
+summaries = [json.loads(Path(f).read_text()) for f in inp.runs]
+frames = [read_frame(f) for f in (inp.claims, inp.summary, inp.seeds)]
+settings = results.settings(summaries, dict(sm.params.settings))
+results.write_results(*frames, METRICS, settings, out.md, out.tsv, out.html)
