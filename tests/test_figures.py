@@ -7,6 +7,7 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import scores_table
 from PIL import Image
 
@@ -23,7 +24,20 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_training_curves(tmp_path):
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures drawn (saved as usual, and kept open for inspection)."""
+    kept = []
+
+    def keep(fig, path, dpi=figures.DPI):
+        kept.append(fig)
+        fig.savefig(path, dpi=dpi, format="png")  # what _save writes, without closing it
+
+    monkeypatch.setattr(figures, "_save", keep)
+    return kept
+
+
+def test_training_curves_draw_every_run_and_its_validation_loss(tmp_path, drawn):
     rows = []
     for variant, seed in (("paper", 1), ("paper", 2), ("mse", 1)):
         for step in range(5, 55, 5):
@@ -42,6 +56,13 @@ def test_training_curves(tmp_path):
             )
     figures.training_curves(pd.DataFrame(rows), tmp_path / "t.png")
     assert _is_png(tmp_path / "t.png")
+    loss_ax = drawn[0].axes[0]
+    lines = [ln for ln in loss_ax.get_lines() if len(ln.get_xdata())]
+    val = [ln for ln in lines if ln.get_marker() == "o"]
+    train = [ln for ln in lines if ln.get_marker() != "o"]
+    assert len(train) == 3 and len(val) == 3  # one line of each per run
+    assert all(list(ln.get_xdata()) == [25, 50] for ln in val)  # the held-out points
+    assert all(set(ln.get_ydata()) == {0.69} for ln in val)
 
 
 def test_score_figures_are_reproducible(tmp_path, scores):
@@ -59,6 +80,16 @@ def test_score_figures_are_reproducible(tmp_path, scores):
     figures.category_qssim(cats, "paper", "gray", tmp_path / "cat.png", k=1)
     for f in ("qa.png", "c.png", "s.png", "v.png", "hex.png", "d.png", "cat.png"):
         assert _is_png(tmp_path / f), f
+
+
+def test_examples_are_the_worst_median_and_best_gain_over_gray():
+    rows = []
+    for image, model, gray in (("a", 0.90, 0.95), ("b", 0.97, 0.90), ("c", 0.93, 0.93)):
+        rows.append({"method": "model", "image": image, "qssim": model})
+        rows.append({"method": "gray", "image": image, "qssim": gray})
+    rows.append({"method": "mean_chroma", "image": "a", "qssim": 0.0})  # not a reference
+    picks = figures.example_picks(pd.DataFrame(rows))
+    assert picks == [("worst", "a"), ("median", "c"), ("best", "b")]
 
 
 def test_example_grid(tmp_path, scores):

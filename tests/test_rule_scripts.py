@@ -11,13 +11,26 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SIZE, make_manifest, make_sun_tree
+from PIL import Image
 
 from colorcnn.checkpoint import load_checkpoint
 from colorcnn.config import HeadConfig, TrainConfig
 from colorcnn.sampling import Entry, write_manifest
 from colorcnn.shards import ShardFiles
-from colorcnn.tables import COLORIZED_COLUMNS, TEST_COLUMNS, read_rooted, read_tsv
-from colorcnn.testimages import save_jpeg, write_shards
+from colorcnn.tables import (
+    COLORIZED_COLUMNS,
+    METRICS_COLUMNS,
+    RESULT_COLUMNS,
+    SCORE_COLUMNS,
+    TEST_COLUMNS,
+    append_row,
+    read_frame,
+    read_rooted,
+    read_tsv,
+    write_frame,
+    write_tsv,
+)
+from colorcnn.testimages import natural_rgb, save_jpeg, write_shards
 
 
 def _run_train_script(run_script, tmp_path, shards, backbone_file, *, gpus, threads, **train):
@@ -229,3 +242,148 @@ def test_sample_and_demo_scripts(tmp_path, run_script):
     )
     assert len((tmp_path / "m.tsv").read_text().splitlines()) == 12
     assert "wrote 10 entries" in (tmp_path / "s.log").read_text()
+
+
+def _summary(variant, seed):
+    """A run's summary.json as train writes it (the fields the results table reads)."""
+    return {
+        "variant": variant,
+        "seed": seed,
+        "backbone_weights": "random (fallback)",
+        "provenance": {
+            "backbone": "ab" * 32,
+            "data": "cd" * 8,
+            "head": asdict(HeadConfig()),
+            "train": TrainConfig().trajectory(),
+        },
+        "n_train_images": 100,
+        "n_val_images": 10,
+        "image_size": 48,
+        "epochs": 2,
+        "steps": 6,
+        "batch_size": 32,
+        "code_version": "0.1.0+git.test",
+    }
+
+
+def test_study_figure_and_results_table_scripts(tmp_path, run_script, scores):
+    """study → every figure rule's script → results_table, on the score tables of a
+    two-variant, two-seed study."""
+    d = tmp_path
+    scores = scores[list(SCORE_COLUMNS)]
+    runs = []
+    for (variant, seed), part in scores[scores["method"] == "model"].groupby(["variant", "seed"]):
+        runs.append((variant, int(seed), d / f"{variant}{int(seed)}.tsv"))
+        write_frame(part, runs[-1][2], SCORE_COLUMNS)
+    write_frame(scores[scores["method"] != "model"], d / "baselines.tsv", SCORE_COLUMNS)
+    study = {
+        k: d / f"study_{k}.tsv" for k in ("scores", "claims", "summary", "seeds", "by_category")
+    }
+    run_script(
+        "study",
+        input={"runs": [p for *_, p in runs], "baselines": d / "baselines.tsv"},
+        output=study,
+        params={
+            "claims": {"paper": "", "mse": "cross-entropy beats mse"},
+            "reference": "paper",
+            "n_boot": 200,
+        },
+        log=[d / "study.log"],
+    )
+    claims = read_frame(study["claims"])
+    assert list(claims["comparison"])[:3] == ["paper − gray", "paper − mean_chroma", "paper − mse"]
+    assert len(read_frame(study["scores"])) == len(scores)
+    figs = d / "figures"
+    run_script(
+        "figure_scores",
+        input={"scores": study["scores"]},
+        output={k: figs / f"{k}.png" for k in ("qssim", "seeds", "vs_gray", "colourfulness")},
+        params={"reference": "paper"},
+        log=[d / "fs.log"],
+    )
+    run_script(
+        "figure_claims",
+        input={"claims": study["claims"]},
+        output=[figs / "d.png"],
+        log=[d / "fc.log"],
+    )
+    run_script(
+        "figure_categories",
+        input={"by_category": study["by_category"]},
+        output=[figs / "cat.png"],
+        params={"reference": "paper"},
+        log=[d / "fk.log"],
+    )
+    metrics = []
+    for variant, seed, _ in runs:
+        path = d / f"metrics_{variant}{seed}.tsv"
+        for step in (1, 2, 3):
+            row = {
+                "step": step,
+                "epoch": 0,
+                "loss": 0.7,
+                "val_loss": "",
+                "lr": 0.08,
+                "images_per_s": 10,
+                "backbone_weights": "random",
+            }
+            append_row(path, METRICS_COLUMNS, row)
+        metrics.append(path)
+    run_script(
+        "figure_training",
+        input={"metrics": metrics},
+        output=[figs / "t.png"],
+        params={"runs": [{"variant": v, "seed": s} for v, s, _ in runs]},
+        log=[d / "ft.log"],
+    )
+    # the examples of one run: originals and its PNGs
+    root = d / "SUN397"
+    images = sorted(scores["image"].unique())
+    for k, image in enumerate(images):
+        (root / image).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(natural_rgb(30, 40, k)).save(root / image, format="PNG")
+        Image.fromarray(natural_rgb(30, 40, k + 50)).save(d / f"col{k}.png")
+    write_tsv(
+        d / "test.tsv", TEST_COLUMNS, [(i, i.split("/")[0], 40, 30) for i in images], {"root": root}
+    )
+    write_tsv(
+        d / "col.tsv", COLORIZED_COLUMNS, [(i, d / f"col{k}.png") for k, i in enumerate(images)]
+    )
+    run_script(
+        "figure_examples",
+        input={
+            "scores": runs[0][2],
+            "baselines": d / "baselines.tsv",
+            "table": d / "test.tsv",
+            "colorized": d / "col.tsv",
+        },
+        output=[figs / "ex.png"],
+        log=[d / "fe.log"],
+    )
+    assert sorted(p.name for p in figs.iterdir()) == sorted(
+        [
+            "qssim.png",
+            "seeds.png",
+            "vs_gray.png",
+            "colourfulness.png",
+            "d.png",
+            "cat.png",
+            "t.png",
+            "ex.png",
+        ]
+    )
+    for name, (variant, seed, _) in zip("ab", runs[:2], strict=True):
+        (d / f"{name}.json").write_text(json.dumps(_summary(variant, seed)))
+    out = {k: d / f"results.{k}" for k in ("html", "md", "tsv")}
+    run_script(
+        "results_table",
+        input={k: study[k] for k in ("claims", "summary", "seeds")}
+        | {"runs": [d / "a.json", d / "b.json"]},
+        output=out,
+        params={"settings": {"test source": "demo (photos)"}},
+        log=[d / "rt.log"],
+    )
+    md = out["md"].read_text()
+    assert md.startswith("## The paper's claims") and "| test source | demo (photos) |" in md
+    assert "T = input+conv1_2+conv2_2+conv3_3 (451 channels); Q = 128 (3x3) + 16 (1x1)" in md
+    assert list(read_frame(out["tsv"]).columns) == list(RESULT_COLUMNS)

@@ -8,6 +8,7 @@ from conftest import scores_table
 from scipy import stats as st
 
 from colorcnn import study
+from colorcnn.systems import per_image
 
 
 def test_mean_ci_is_scipys_bca():
@@ -71,7 +72,13 @@ def test_claims_table_has_the_claim_rows():
     assert by.loc["paper − gray", "verdict"] == "supported"
     assert by.loc["paper − gray", "delta"] == pytest.approx(0.02, abs=0.003)
     assert by.loc["paper − gray", "win"] == 1.0
-    assert by.loc["mse − gray", "verdict"] in ("inconclusive", "supported", "contradicted")
+    # every row's verdict follows from its own interval, and its numbers from its own pair
+    wide = per_image(scores_table(), "qssim")
+    for comparison, r in by.iterrows():
+        a, b = comparison.split(" − ")
+        expected = study.paired(wide[a], wide[b], n_resamples=500)
+        assert r["delta"] == pytest.approx(expected["delta"]) and r["n"] == expected["n"]
+        assert r["verdict"] == study.verdict(r["lo"], r["hi"]), comparison
 
 
 def test_seed_spread():

@@ -148,6 +148,15 @@ def test_outputs_record_provenance(tmp_path, backbone_file):
     assert model.predict_uv(torch.zeros(1, 1, 16, 16)).shape == (1, 2, 16, 16)
 
 
+def _loss_on(model, y_paths, uv_paths, rows) -> float:
+    """The BCE of ``model`` on manifest ``rows``, read straight from the shard files."""
+    y = np.concatenate([np.load(p) for p in y_paths])[rows]
+    uv = np.concatenate([np.load(p) for p in uv_paths])[rows]
+    with torch.no_grad():
+        logits = model(torch.from_numpy(y).unsqueeze(1).float())
+    return float(T.loss_fn("bce", logits, torch.from_numpy(uv).float() / 255))
+
+
 def test_validation_loss_on_held_out_rows(tmp_path, backbone_file):
     shards = write_shards(tmp_path / "s", 12)
     job = make_job(tmp_path, shards, backbone_file, epochs=2, val_every=2)
@@ -155,8 +164,13 @@ def test_validation_loss_on_held_out_rows(tmp_path, backbone_file):
     summary = T.train(job)
     assert summary["n_train_images"] == 8 and summary["n_val_images"] == 4
     rows = metrics_rows(job.metrics)
-    vals = {int(r[0]): r[3] for r in rows if r[3]}
-    assert sorted(vals) == [2, 4] and all(float(v) > 0 for v in vals.values())
+    vals = {int(r[0]): float(r[3]) for r in rows if r[3]}
+    assert sorted(vals) == [2, 4]
+    # the last validation (step 4, the final model) is the loss on rows 8..11, not on others
+    model = model_from_checkpoint(load_checkpoint(job.model))
+    held_out = _loss_on(model, shards[0], shards[1], slice(8, 12))
+    assert vals[4] == pytest.approx(held_out, rel=1e-5)
+    assert abs(vals[4] - _loss_on(model, shards[0], shards[1], slice(0, 4))) > 1e-4
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, backbone_file, monkeypatch):

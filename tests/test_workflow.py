@@ -179,9 +179,9 @@ def test_paper_study_dag(tmp_path, paper_tree, fresh_torch_home):
 def test_slurm_profile_asks_for_the_configured_gpus_and_threads(
     tmp_path, paper_tree, fresh_torch_home
 ):
-    """Only the command line and the slurm profile apply: train asks for train.gpus GPUs and
-    train.runtime_min (the old default profile capped it at gpu=1). The CPUs are checked on
-    the real cluster (tests/test_slurm.py)."""
+    """Only the command line and the slurm profile apply: train asks for train.gpus GPUs,
+    train.threads CPUs and train.runtime_min (the old default profile capped it at gpu=1).
+    SLURM's own records are checked on the real cluster (tests/test_slurm.py)."""
     weights = fresh_torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"
     weights.parent.mkdir(parents=True)
     weights.write_bytes(b"")
@@ -194,6 +194,11 @@ def test_slurm_profile_asks_for_the_configured_gpus_and_threads(
     r = snakemake(wd, target, "-n", "--profile", "profiles/slurm", *paper)
     train = r.stdout.split("rule train:")[1].split("Job stats")[0]
     assert re.search(r"\bgpu=4\b", train) and re.search(r"\bruntime=1440\b", train), train
+    # the slurm executor's dry run does not print threads: the same profile, run locally
+    cores = ("--executor", "local", "--cores", "64")
+    r = snakemake(wd, target, "-n", "--profile", "profiles/slurm", *cores, *paper)
+    train = r.stdout.split("rule train:")[1].split("Job stats")[0]
+    assert re.search(r"^\s+threads: 24$", train, re.M), train  # train.threads, not a default
 
 
 def test_demo_study_has_one_train_job_per_variant_and_seed(tmp_path):

@@ -261,20 +261,28 @@ def _thumb(path, height: int = 160) -> np.ndarray:
     return np.asarray(im.resize((w, height), Image.Resampling.LANCZOS))
 
 
+def example_picks(scores: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(kind, image)`` for the worst, median and best QSSIM gain of the model over gray
+    (scores of one run of the model and the baselines)."""
+    model = scores[scores["method"] == MODEL].set_index("image")["qssim"]
+    gray = scores[scores["method"] == GRAY].set_index("image")["qssim"]
+    gain = (model - gray.reindex(model.index)).dropna().sort_values()
+    return [
+        ("worst", gain.index[0]),
+        ("median", gain.index[len(gain) // 2]),
+        ("best", gain.index[-1]),
+    ]
+
+
 def example_grid(scores: pd.DataFrame, originals: dict, colorized: dict, out) -> None:
     """Gray input | model | ground truth for the test images where one run of the model gains
-    least, a median amount, and most QSSIM over gray."""
+    least, a median amount, and most QSSIM over gray (:func:`example_picks`)."""
     from PIL import Image
 
     _style()
     model = scores[scores["method"] == MODEL].set_index("image")["qssim"]
     gray = scores[scores["method"] == GRAY].set_index("image")["qssim"]
-    gain = (model - gray.reindex(model.index)).dropna().sort_values()
-    picks = [
-        ("worst", gain.index[0]),
-        ("median", gain.index[len(gain) // 2]),
-        ("best", gain.index[-1]),
-    ]
+    picks = example_picks(scores)
     fig, axes = plt.subplots(len(picks), 3, figsize=(10, 3.1 * len(picks)), squeeze=False)
     for row, (kind, image) in zip(axes, picks, strict=True):
         gt = _thumb(originals[image])
@@ -282,7 +290,7 @@ def example_grid(scores: pd.DataFrame, originals: dict, colorized: dict, out) ->
         pred = np.asarray(Image.fromarray(_thumb(colorized[image])).resize(gt.shape[1::-1]))
         titles = (
             f"{kind}: gray input\nQSSIM {gray[image]:.3f}",
-            f"model\nQSSIM {model[image]:.3f} (gain {gain[image]:+.3f})",
+            f"model\nQSSIM {model[image]:.3f} (gain {model[image] - gray[image]:+.3f})",
             f"ground truth\n{Path(image).name}",
         )
         for ax, img, title in zip(row, (gray_img, pred, gt), titles, strict=True):
