@@ -2,7 +2,36 @@
 
 The library behind the Snakemake workflow. Rule scripts in ``workflow/scripts`` are thin
 wrappers around the functions here; the same functions are reachable from the command line
-(``python -m colorcnn``) and from the tests.
+(``python -m colorcnn``) and from the tests (``tests/test_<module>.py`` for each module).
+
+The modules, by stage (the rule that uses them first):
+
+=============  ==================================================================================
+stage          modules
+=============  ==================================================================================
+(every stage)  ``config`` (typed settings, checked while the DAG is built), ``layout`` (file
+               names), ``tables`` (every TSV's columns, readers, writers), ``files`` (durable
+               writes), ``logs`` (logging), ``provenance`` (code version, run identity),
+               ``color`` (Y/UV conversion)
+demo           ``demo`` (the embedded datasets: package photographs, the learnable task)
+sample         ``sampling``
+prepare        ``images`` (decoding, rejections), ``shards`` (Y/UV arrays, their indexes)
+data_summary   ``datasummary``
+backbone       ``backbone`` (VGG-16 weights: planned, resolved, verified)
+train          ``model`` (the network), ``train`` (the rule's ``Job`` and the loop),
+               ``loader`` (batches from the shards), ``runtime`` (devices, processes, DDP,
+               signals), ``trainlog`` (the metrics table), ``checkpoint`` (the file format)
+test_set       ``testset``
+colorize       ``colorize``
+score          ``scoring``, ``metrics`` (QSSIM, SSIM, PSNR, colourfulness), ``metrics_torch``
+               (the same QSSIM batched on a GPU)
+study          ``systems`` (the registry of systems: baselines and variants), ``study`` (paired
+               statistics, claims)
+report         ``figures``, ``results`` (the results tables)
+=============  ==================================================================================
+
+``cli`` is the command line; ``testimages`` generates images and shards for the tests and the
+benchmarks.
 """
 
 __version__ = "0.1.0"
