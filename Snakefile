@@ -1,32 +1,9 @@
-# Varga & Szirányi, "Fully automatic image colorization based on Convolutional Neural
-# Network" (ICPR 2016), reimplemented end to end. This file is the table of contents; each
-# stage lives in workflow/rules/, the substance in src/colorcnn/.
-
-from snakemake.utils import min_version, validate
-
-min_version("8.0")
+# Running from a checkout: `snakemake --cores all` here runs the workflow, whose entry point
+# is workflow/Snakefile (the one Snakemake modules, snakedeploy and the workflow catalog use).
 
 
-configfile: "config.yaml"
+include: "workflow/Snakefile"
 
 
-validate(config, "workflow/schemas/config.schema.yaml", set_default=False)
-
-
-report: "workflow/report/workflow.rst"
-
-
-include: "workflow/rules/common.smk"
-include: "workflow/rules/demo.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/colorize.smk"
-include: "workflow/rules/score.smk"
-include: "workflow/rules/report.smk"
-
-
-rule all:
-    default_target: True
-    input:
-        all_targets(),
-    localrule: True
+# an included file's default target does not carry over: make the workflow's `all` it here too
+workflow.default_target = "all"

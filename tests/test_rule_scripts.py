@@ -67,7 +67,6 @@ def _run_train_script(run_script, tmp_path, shards, backbone_file, *, gpus, thre
             train=settings,
             gpus=gpus,
             n_train_rows=10**6,
-            checkpoint_dir=str(tmp_path / "ckpt"),
             record={"variant": "paper", "seed": 2016},
         ),
         threads=threads,
@@ -79,6 +78,7 @@ def test_train_rule_script(tmp_path, run_script, backbone_file):
     shards = write_shards(tmp_path / "s", 8)
     _run_train_script(run_script, tmp_path, shards, backbone_file, gpus=0, threads=2)
     assert "random (fallback: test)" in (tmp_path / "metrics.tsv").read_text()
+    assert len(list((tmp_path / "checkpoints").glob("*/last.pt"))) == 1  # beside the model
     ck = load_checkpoint(tmp_path / "model.pt")
     assert ck["head_config"]["a_channels"] == 8
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -90,7 +90,7 @@ def test_train_rule_script_refuses_more_processes_than_gpus(tmp_path, run_script
     shards = write_shards(tmp_path / "s", 8)
     with pytest.raises(RuntimeError, match="train.gpus is 2 but this job sees 0 GPU"):
         _run_train_script(run_script, tmp_path, shards, backbone_file, gpus=2, threads=1)
-    assert not (tmp_path / "ckpt").exists()
+    assert not (tmp_path / "checkpoints").exists()
 
 
 def test_test_set_colorize_score_and_score_baselines_scripts(tmp_path, run_script, checkpoint):

@@ -28,7 +28,7 @@ def copy_workflow(dest: Path) -> Path:
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=ignore)
         else:
-            shutil.copy2(src, dest / name)
+            shutil.copy2(src, dest / name, follow_symlinks=False)  # config.yaml stays a link
     return dest
 
 

@@ -35,3 +35,39 @@ benchmarks.
 """
 
 __version__ = "0.1.0"
+
+#: Every module of the package (the workflow fetches them one by one when it is used as a
+#: Snakemake module from git; ``tests/test_package.py`` keeps this complete).
+MODULES = (
+    "__main__",
+    "backbone",
+    "checkpoint",
+    "cli",
+    "color",
+    "colorize",
+    "config",
+    "datasummary",
+    "demo",
+    "figures",
+    "files",
+    "images",
+    "layout",
+    "loader",
+    "logs",
+    "metrics",
+    "metrics_torch",
+    "model",
+    "provenance",
+    "results",
+    "runtime",
+    "sampling",
+    "scoring",
+    "shards",
+    "study",
+    "systems",
+    "tables",
+    "testimages",
+    "testset",
+    "train",
+    "trainlog",
+)

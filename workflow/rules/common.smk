@@ -2,14 +2,58 @@
 # asks): the validated settings, paths, the study's runs, input functions, resources and the
 # report's figures. Config is read one way: through S, the typed settings built below.
 
+import ast
+import hashlib
+import os
 import sys
 from dataclasses import asdict
 from math import ceil
 from pathlib import Path
 
-# the library beside this workflow's own files (workflow.basedir is the *importing* workflow's
-# folder when this one is used as a module)
-sys.path.insert(0, str(Path(workflow.current_basedir).parents[1] / "src"))
+# --- the library ------------------------------------------------------------------------------
+# This file and the rule scripts import colorcnn from the workflow's own source (src/ beside
+# workflow/), wherever the workflow comes from: a checkout, a Snakemake module from a local
+# path, or a module from git, whose files Snakemake's source cache fetches one by one.
+
+
+def colorcnn_library():
+    """The folder that holds this workflow's ``colorcnn`` package (and, for a workflow from
+    git, a copy of the scripts' ``_bootstrap.py``, which the scripts then import from the
+    search path Snakemake gives them)."""
+    init = Path(workflow.source_path("../../src/colorcnn/__init__.py"))
+    tree = ast.parse(init.read_text())
+    modules = next(
+        ast.literal_eval(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "MODULES"
+    )
+    if all((init.parent / f"{m}.py").is_file() for m in modules):
+        return init.parents[
+            1
+        ]  # a folder on disk: the checkout, or a module from a path
+    files = {"colorcnn/__init__.py": init.read_bytes()}
+    for m in modules:
+        files[f"colorcnn/{m}.py"] = Path(
+            workflow.source_path(f"../../src/colorcnn/{m}.py")
+        )
+    files["_bootstrap.py"] = Path(workflow.source_path("../scripts/_bootstrap.py"))
+    files = {k: v if isinstance(v, bytes) else v.read_bytes() for k, v in files.items()}
+    digest = hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()[:16]
+    lib = Path(".snakemake", "colorcnn-library", digest).absolute()
+    if not (lib / "colorcnn" / "__init__.py").exists():
+        tmp = lib.with_name(f".tmp-{os.getpid()}-{digest}")
+        for name, data in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_bytes(data)
+        os.replace(tmp, lib)
+    return lib
+
+
+LIBRARY = colorcnn_library()
+sys.path.insert(0, str(LIBRARY))
+os.environ.update(
+    COLORCNN_LIBRARY=str(LIBRARY)
+)  # the rule scripts' _bootstrap reads it
 
 from colorcnn.backbone import plan_backbone  # noqa: E402
 from colorcnn.config import parse_config  # noqa: E402

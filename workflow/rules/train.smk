@@ -45,7 +45,6 @@ rule train:
         train=run_train,
         gpus=run_gpus,
         n_train_rows=S.data.n_images,
-        checkpoint_dir=f"{RUN_DIR}/train/checkpoints",
         record=run_record,
     script:
         "../scripts/train.py"

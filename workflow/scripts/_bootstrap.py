@@ -1,16 +1,20 @@
 """Make the library importable from a rule script and log to the rule's log file.
 
-Snakemake puts this folder on ``sys.path``; the library lives in ``src/`` of the checkout.
-It goes first on ``sys.path`` so that scripts always run the checkout's library: with and
-without ``--use-conda``, without installing the package into the env, and never a stale copy
+Snakemake puts this folder (or, for a workflow used as a module from git, the source cache's
+copy of it) on ``sys.path``. The library is the workflow's own: ``COLORCNN_LIBRARY``, which
+the workflow sets while it builds the DAG (``workflow/rules/common.smk``), or else ``src/``
+of the checkout this file lies in (a script run by hand, the tests). It goes first on
+``sys.path`` so that scripts always run the workflow's library: with and without
+``--use-conda``, without installing the package into the env, and never a stale copy
 installed elsewhere.
 """
 
 import logging
+import os
 import sys
 from pathlib import Path
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+SRC = os.environ.get("COLORCNN_LIBRARY") or str(Path(__file__).resolve().parents[2] / "src")
 while SRC in sys.path:
     sys.path.remove(SRC)
 sys.path.insert(0, SRC)
@@ -27,3 +31,4 @@ def start(snakemake) -> None:
     uncaught errors included."""
     setup_logging(snakemake.log[0] if len(snakemake.log) else None)
     sys.excepthook = _log_uncaught
+    logging.getLogger("rule").debug("colorcnn library: %s", SRC)

@@ -19,6 +19,7 @@ p = sm.params
 torch.set_num_threads(sm.threads)
 nproc, device = plan_processes(p.gpus, torch.cuda.device_count())
 cfg = TrainConfig(**p.train)
+checkpoints = Path(sm.output.model).parent / "checkpoints"  # beside the model, wherever it goes
 settings = dict(p.train, device=device, loader_workers=cfg.workers_for(sm.threads))
 job = Job(
     y=list(sm.input.Y),
@@ -29,7 +30,7 @@ job = Job(
     model=sm.output.model,
     metrics=sm.output.metrics,
     summary=sm.output.summary,
-    checkpoint_dir=p.checkpoint_dir,
+    checkpoint_dir=str(checkpoints),
     head=p.head,
     train=settings,
     n_train_rows=p.n_train_rows,
@@ -37,7 +38,7 @@ job = Job(
     log=sm.log[0],
 )
 if nproc > 1:
-    job_file = Path(p.checkpoint_dir) / "job.json"
+    job_file = checkpoints / "job.json"
     job.save(job_file)
     launch(job_file, nproc)
 else:
