@@ -89,6 +89,8 @@ def test_shipped_configs_parse():
         ({"study": {"variants": {"data": {}}}}, "study.variants.data must be a name"),
         ({"study": {"variants": {"x": {"train": {"lrr": 1}}}}}, r"study.variants.x.train"),
         ({"colorize": {"png_compression": 10}}, "colorize.png_compression must be 0-9"),
+        ({"gallery": {"thumb_size": 8}}, "gallery.thumb_size must be >= 16"),
+        ({"gallery": {"per_page": 0}}, "gallery.per_page must be >= 1"),
     ],
 )
 def test_bad_values_fail_naming_the_key(override, message):

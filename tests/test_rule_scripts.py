@@ -372,6 +372,29 @@ def test_study_figure_and_results_table_scripts(tmp_path, run_script, scores):
             "ex.png",
         ]
     )
+    (d / "stats.json").write_text('{"mean_u": 120.0, "mean_v": 135.0, "pixels": 1}')
+    run_script(
+        "gallery",
+        input={
+            "scores": study["scores"],
+            "claims": study["claims"],
+            "table": d / "test.tsv",
+            "stats": d / "stats.json",
+            "colorized": [d / "col.tsv", d / "col.tsv"],
+        },
+        output=[d / "gallery"],
+        params={
+            "variants": ["paper", "mse"],
+            "thumb_size": 32,
+            "view_size": 0,
+            "per_page": 4,
+            "title": "test",
+        },
+        threads=2,
+        log=[d / "g.log"],
+    )
+    assert len(list((d / "gallery" / "thumbs").glob("*/*.jpg"))) == 12 * 5
+    assert Image.open(d / "gallery" / "views" / "truth" / "0.jpg").size == (40, 30)  # own size
     for name, (variant, seed, _) in zip("ab", runs[:2], strict=True):
         (d / f"{name}.json").write_text(json.dumps(_summary(variant, seed)))
     out = {k: d / f"results.{k}" for k in ("html", "md", "tsv")}

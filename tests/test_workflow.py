@@ -267,7 +267,8 @@ def test_demo_end_to_end_report_and_figure_only_reruns(tmp_path, fresh_torch_hom
     # HTML, not a markdown link a browser cannot show) and labelled (checked once in Chromium)
     snakemake(wd, "--report", "report.html")
     html = (wd / "report.html").read_text(errors="replace")
-    assert html.count("data:image/png;") == len(figures) and html.count("data:text/html;") == 1
+    assert html.count("data:image/png;") == len(figures)
+    assert html.count("data:text/html;") == 2  # the results table and the gallery's page
     assert "data:text/markdown" not in html
     for label in ["results table"] + [f.removesuffix(".png").replace("_", " ") for f in figures]:
         assert label in html, label

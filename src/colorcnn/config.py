@@ -266,6 +266,14 @@ class ScoreSettings:
 
 
 @dataclass(frozen=True)
+class GallerySettings:
+    thumb_size: int
+    view_size: int
+    per_page: int
+    threads: int
+
+
+@dataclass(frozen=True)
 class Paths:
     results: str
     logs: str
@@ -285,6 +293,7 @@ class Settings:
     test: TestSettings
     colorize: ColorizeSettings
     score: ScoreSettings
+    gallery: GallerySettings
 
     def run(self, variant: str, seed: int | str) -> Run:
         for r in self.runs:
@@ -334,6 +343,11 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
     score = ScoreSettings(**config["score"])
     _one_of("score.resolution", score.resolution, ("original", "model"))
     _require(score.n_boot >= 100, "score.n_boot", score.n_boot, ">= 100")
+    gallery = GallerySettings(**config["gallery"])
+    _require(gallery.thumb_size >= 16, "gallery.thumb_size", gallery.thumb_size, ">= 16")
+    _require(gallery.view_size >= 0, "gallery.view_size", gallery.view_size, ">= 0")
+    _require(gallery.per_page >= 1, "gallery.per_page", gallery.per_page, ">= 1")
+    _require(gallery.threads >= 1, "gallery.threads", gallery.threads, ">= 1")
     runs, reference = _parse_study(config, data)
     paths = Paths(**config["paths"])
     for key, value in asdict(paths).items():
@@ -351,6 +365,7 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
         test=test,
         colorize=c,
         score=score,
+        gallery=gallery,
     )
 
 

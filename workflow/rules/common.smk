@@ -17,31 +17,27 @@ from pathlib import Path
 
 
 def colorcnn_library():
-    """The folder that holds this workflow's ``colorcnn`` package (and, for a workflow from
-    git, a copy of the scripts' ``_bootstrap.py``, which the scripts then import from the
-    search path Snakemake gives them)."""
+    """The folder that holds this workflow's ``colorcnn`` package (and, for a workflow
+    from git, a copy of the scripts' ``_bootstrap.py``, which the scripts then import
+    from the search path Snakemake gives them)."""
+    src = Path(str(workflow.current_basedir)).parents[1] / "src"
+    if (src / "colorcnn" / "__init__.py").is_file():
+        return src  # a folder on disk: the checkout, or a module from a path
     init = Path(workflow.source_path("../../src/colorcnn/__init__.py"))
-    tree = ast.parse(init.read_text())
     modules = next(
         ast.literal_eval(n.value)
-        for n in tree.body
+        for n in ast.parse(init.read_text()).body
         if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "MODULES"
     )
-    if all((init.parent / f"{m}.py").is_file() for m in modules):
-        return init.parents[
-            1
-        ]  # a folder on disk: the checkout, or a module from a path
+    sources = {f"colorcnn/{m}.py": f"../../src/colorcnn/{m}.py" for m in modules}
+    sources["_bootstrap.py"] = "../scripts/_bootstrap.py"
     files = {"colorcnn/__init__.py": init.read_bytes()}
-    for m in modules:
-        files[f"colorcnn/{m}.py"] = Path(
-            workflow.source_path(f"../../src/colorcnn/{m}.py")
-        )
-    files["_bootstrap.py"] = Path(workflow.source_path("../scripts/_bootstrap.py"))
-    files = {k: v if isinstance(v, bytes) else v.read_bytes() for k, v in files.items()}
-    digest = hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()[:16]
-    lib = Path(".snakemake", "colorcnn-library", digest).absolute()
+    for name, rel in sources.items():
+        files[name] = Path(workflow.source_path(rel)).read_bytes()
+    digest = hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()
+    lib = Path(".snakemake", "colorcnn-library", digest[:16]).absolute()
     if not (lib / "colorcnn" / "__init__.py").exists():
-        tmp = lib.with_name(f".tmp-{os.getpid()}-{digest}")
+        tmp = lib.with_name(f".tmp-{os.getpid()}-{digest[:16]}")
         for name, data in files.items():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_bytes(data)
@@ -226,9 +222,14 @@ def report_workflow_settings():
     }
 
 
+def gallery_runs(output):
+    """An output of every variant's first seed (the gallery shows one run per variant)."""
+    return [output.format(variant=v, seed=SEEDS[0]) for v in VARIANTS]
+
+
 def reference_run(output):
     """An output of the reference variant's first seed (the example figure shows one run)."""
-    return expand(output, variant=S.reference, seed=SEEDS[0])
+    return output.format(variant=S.reference, seed=SEEDS[0])
 
 
 # --- targets --------------------------------------------------------------------------------

@@ -110,9 +110,45 @@ rule results_table:
         "../scripts/results_table.py"
 
 
+rule gallery:
+    input:
+        scores=rules.study.output.scores,
+        claims=rules.study.output.claims,
+        table=rules.test_set.output.table,
+        stats=rules.data_summary.output.chroma,
+        colorized=gallery_runs(rules.colorize.output.index),
+    output:
+        report(
+            directory(f"{REPORTS}/gallery"),
+            htmlindex="index.html",
+            caption="../report/gallery.rst",
+            category="Gallery",
+            labels={"item": "gallery"},
+        ),
+    log:
+        f"{LOGS}/report/gallery.log",
+    benchmark:
+        f"{BENCH}/report/gallery.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: S.gallery.threads
+    resources:
+        # decode, resize and encode every column of every test image: ~0.1 s each on a CPU
+        runtime=lambda wc, threads: minutes(6 * n_test_images(), 0.1, threads),
+    params:
+        variants=VARIANTS,
+        thumb_size=S.gallery.thumb_size,
+        view_size=S.gallery.view_size,
+        per_page=S.gallery.per_page,
+        title=f"colorcnn gallery: {Path(REPORTS).name}",
+    script:
+        "../scripts/gallery.py"
+
+
 rule reports:
     default_target: False
     input:
         [f"{REPORTS}/figures/{name}.png" for name in FIGURES],
         rules.results_table.output,
+        rules.gallery.output,
     localrule: True
