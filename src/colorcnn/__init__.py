@@ -27,7 +27,8 @@ score          ``scoring``, ``metrics`` (QSSIM, SSIM, PSNR, colourfulness), ``me
                (the same QSSIM batched on a GPU)
 study          ``systems`` (the registry of systems: baselines and variants), ``study`` (paired
                statistics, claims)
-report         ``figures``, ``results`` (the results tables)
+report         ``figures``, ``results`` (the results tables), ``gallery`` (every image under
+               every system, in a static page)
 =============  ==================================================================================
 
 ``cli`` is the command line; ``testimages`` generates images and shards for the tests and the
@@ -50,6 +51,7 @@ MODULES = (
     "demo",
     "figures",
     "files",
+    "gallery",
     "images",
     "layout",
     "loader",
