@@ -255,9 +255,10 @@ def image_pair(h, w, seed=0):
 
 
 def rule_blocks():
-    """``{rule: (text of its block, file)}`` from the Snakefile and workflow/rules/*.smk."""
+    """``{rule: (text of its block, file)}`` from workflow/Snakefile and workflow/rules/*.smk."""
     blocks = {}
-    for smk in [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))]:
+    workflow = ROOT / "workflow"
+    for smk in [workflow / "Snakefile", *sorted((workflow / "rules").glob("*.smk"))]:
         parts = re.split(r"^rule (\w+):\n", smk.read_text(), flags=re.M)
         for name, body in zip(parts[1::2], parts[2::2], strict=True):
             blocks[name] = (body, smk)
