@@ -168,9 +168,10 @@ select,button,input{font:inherit}
 #claims{padding:.4em 1em;font-size:.9em}
 #claims li{margin:.2em 0}
 #grid{padding:.5em 1em}
-.row{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(120px,1fr);gap:.5em;
- padding:.6em 0;border-bottom:1px solid #e5e5e5;overflow-x:auto}
-.name{grid-column:1/-1;font-size:.85em;color:#555}
+.row{padding:.6em 0;border-bottom:1px solid #e5e5e5}
+.figs{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(120px,1fr);gap:.5em;
+ overflow-x:auto}
+.name{font-size:.85em;color:#555;margin-bottom:.3em;overflow-wrap:anywhere}
 figure{margin:0;text-align:center}
 figure button{border:2px solid transparent;padding:0;background:none;cursor:zoom-in}
 figure button:focus{border-color:#1b6ac9;outline:none}
@@ -263,8 +264,10 @@ function render() {
       .map((c, k) => c.a + "\\u2212" + c.b + " " + G.images[i].diff[k].toFixed(4))
       .join(" \\u00b7 ");
     name.textContent = G.images[i].image + " (" + G.images[i].category + ")  " + diffs;
-    row.appendChild(name);
-    G.columns.forEach(c => row.appendChild(figureFor(i, c)));
+    const figs = document.createElement("div");
+    figs.className = "figs";
+    G.columns.forEach(c => figs.appendChild(figureFor(i, c)));
+    row.append(name, figs);
     grid.appendChild(row);
   });
   $("count").textContent = S.order.length + " images, page " + (S.page + 1) + " of " + pages;
