@@ -15,7 +15,7 @@ from collections import Counter
 from .files import atomic_path
 from .sampling import read_manifest
 from .shards import chroma_stats, read_index
-from .tables import concat_tsv, read_tsv, write_tsv
+from .tables import CLASSES_COLUMNS, concat_tsv, read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def summarize_shards(manifest, index_tables, rejected_tables, *, rejected, class
     kept = Counter(r["class"] for p in index_tables for r in read_index(p)[1])
     dropped = Counter(cls[r["path"]] for p in rejected_tables for r in read_tsv(p)[1])
     rows = [(c, sampled[c], kept[c], dropped[c]) for c in sorted(sampled)]
-    write_tsv(classes, ("class", "sampled", "kept", "rejected"), rows)
+    write_tsv(classes, CLASSES_COLUMNS, rows)
     empty = [c for c, n, k, _ in rows if k == 0]
     if empty:
         log.warning(

@@ -32,6 +32,8 @@ TEST_COLUMNS = ("path", "category", "width", "height")
 INDEX_COLUMNS = ("row", "path", "class")
 REJECTED_COLUMNS = ("path", "reason", "detail")
 COLORIZED_COLUMNS = ("image", "png")
+#: ``classes.tsv`` of the data stage: images sampled, kept and rejected per class
+CLASSES_COLUMNS = ("class", "sampled", "kept", "rejected")
 #: ``metrics.tsv`` of a training run: one row per logging window
 METRICS_COLUMNS = ("step", "epoch", "loss", "val_loss", "lr", "images_per_s", "backbone_weights")
 #: ``scores.tsv``: one row per test image and system (``method``: ``model`` or a baseline)
