@@ -3,6 +3,8 @@ and the demo end to end."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -329,3 +331,27 @@ def test_cluster_jobs_ask_for_runtime_and_tiny_rules_stay_local():
         if name in local or "script:" not in body:
             continue
         assert re.search(r"^\s+runtime=", body, re.M), f"rule {name} has no runtime"
+
+
+@pytest.mark.slow
+def test_a_normal_user_extends_a_finished_training_run(tmp_path, fresh_torch_home):
+    """More train.epochs after a finished run retrain without root's file-permission override
+    (a write-protected model.pt made Snakemake refuse the job while building the DAG)."""
+    wd = copy_workflow(tmp_path / "wf")
+    target = "results/paper/seed2016/train/model.pt"
+    one = write_config(tmp_path / "one.yaml", {"train": {"epochs": 1}})
+    snakemake(wd, target, "--cores", "2", "--configfile", str(one))
+    assert os.access(wd / target, os.W_OK)
+    drop = "-dac_override,-dac_read_search"
+    as_user = ["setpriv", "--bounding-set", drop, "--inh-caps", drop] if os.geteuid() == 0 else []
+    two = write_config(tmp_path / "two.yaml", {"train": {"epochs": 2}})
+    cmd = [*as_user, sys.executable, "-m", "snakemake", target, "--cores", "2"]
+    r = subprocess.run(
+        [*cmd, "--configfile", str(two)], cwd=wd, capture_output=True, text=True, timeout=1200
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    run = wd / "results" / "paper" / "seed2016" / "train"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["epochs"] == 2 and summary["steps"] == 32
+    log = (wd / "logs" / "paper" / "seed2016" / "train.log").read_text()
+    assert "resuming from step 16" in log

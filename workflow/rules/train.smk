@@ -26,7 +26,7 @@ rule train:
         backbone=rules.backbone.output.weights,
         backbone_record=rules.backbone.output.record,
     output:
-        model=protected(f"{RUN_DIR}/train/model.pt"),
+        model=f"{RUN_DIR}/train/model.pt",
         metrics=f"{RUN_DIR}/train/metrics.tsv",
         summary=f"{RUN_DIR}/train/summary.json",
     log:
