@@ -133,5 +133,5 @@ def test_the_page_in_headless_chromium(gallery, tmp_path):
         browser.close()
     assert errors == []
     assert Image.open(tmp_path / "gallery.png").size == (1366, 860)
-    if os.environ.get("COLORCNN_SCREENSHOT"):  # where the README's screenshot comes from
+    if os.environ.get("COLORCNN_SCREENSHOT"):  # keep the screenshot: COLORCNN_SCREENSHOT=path
         shutil.copy(tmp_path / "gallery.png", os.environ["COLORCNN_SCREENSHOT"])
