@@ -28,7 +28,7 @@ from PIL import Image
 from .color import rgb_to_yuv
 from .files import atomic_path
 from .images import load_rgb
-from .systems import BASELINES, GRAY, baseline_rgb, label, order, per_image
+from .systems import BASELINES, MODEL, baseline_rgb, label, order, per_image
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,10 @@ def _resized(rgb: np.ndarray, longer: int) -> Image.Image:
 
 
 def _columns(scores) -> list[str]:
-    """The gray input first, the other baselines, the variants, then the ground truth."""
-    systems = order(scores.loc[scores["method"] == "model", "variant"].tolist())
-    baselines = [b for b in BASELINES if b in set(scores["method"])]
-    return [GRAY, *[b for b in baselines if b != GRAY], *systems, TRUTH]
+    """The baselines (the gray input first: the registry's order), the variants, then the
+    ground truth."""
+    variants = order(scores.loc[scores["method"] == MODEL, "variant"].tolist())
+    return [*[b for b in BASELINES if b in set(scores["method"])], *variants, TRUTH]
 
 
 def _render(job) -> None:
@@ -73,10 +73,12 @@ def _render(job) -> None:
                 _resized(rgb, size).save(tmp, format="JPEG", quality=quality)
 
 
-def gallery_data(scores, claims, images: list[str], columns: list[str]) -> dict:
-    """What the page shows: per image its scores under every column (variants averaged over
-    their seeds) and the paired difference of every claim; per claim its verdict."""
+def gallery_data(scores, claims, columns: list[str]) -> dict:
+    """What the page shows: every image scored by every system (sorted by name), with its
+    scores under every column (variants averaged over their seeds) and the paired difference
+    of every claim; per claim its verdict."""
     wide = {m: per_image(scores, m) for m in SHOWN}
+    images = list(wide["qssim"].index)
     category = scores.drop_duplicates("image").set_index("image")["category"]
 
     def value(m, image, column):
@@ -131,7 +133,9 @@ def build_gallery(
     training set's chroma (for the mean-chroma baseline). Returns the page's data."""
     out = Path(out_dir)
     columns = _columns(scores)
-    images = list(per_image(scores, "qssim").index)  # scored by every system, sorted
+    data = gallery_data(scores, claims, columns)
+    data.update(title=title, per_page=per_page)
+    images = [row["image"] for row in data["images"]]
     missing = [(v, i) for v in columns if v in colorized for i in images if i not in colorized[v]]
     if missing:
         raise ValueError(
@@ -144,8 +148,6 @@ def build_gallery(
     with ThreadPoolExecutor(max(1, threads)) as pool:
         for _ in pool.map(_render, jobs):
             pass
-    data = gallery_data(scores, claims, images, columns)
-    data.update(title=title, per_page=per_page)
     with atomic_path(out / "data.js") as tmp:
         tmp.write_text("window.GALLERY = " + json.dumps(data, allow_nan=False) + ";\n")
     with atomic_path(out / "index.html") as tmp:

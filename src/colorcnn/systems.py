@@ -19,6 +19,7 @@ it builds the DAG.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 #: The ``method`` of a trained network's rows in ``scores.tsv``.
@@ -89,7 +90,8 @@ def order(names) -> list[str]:
 
 def palette(names) -> dict[str, str]:
     """A colour per system: each baseline its own, variants from :data:`VARIANT_COLORS`."""
-    variants = iter(VARIANT_COLORS * (1 + len(list(names)) // len(VARIANT_COLORS)))
+    names = list(names)
+    variants = itertools.cycle(VARIANT_COLORS)
     return {n: BASELINES[n].color if n in BASELINES else next(variants) for n in names}
 
 
