@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import make_ilsvrc_tree, write_inputs
 from PIL import Image
 
@@ -64,3 +67,44 @@ def test_cli_sample_and_prepare(tmp_path):
     args = ["prepare", str(tmp_path / "m.tsv"), "--shard-size", "4", "--out", str(out)]
     assert main([*args, "--image-size", "32", "--min-side", "16", "--no-reduced-decode"]) == 0
     assert np.load(out / "shard-00000.Y.npy").shape == (4, 32, 32)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["--help"],
+        ["colorize", "--help"],
+        ["demo", "{tmp}/demo", "--train-per-source", "1", "--test-per-source", "1"],
+        ["sample", "{tmp}/I", "-o", "{tmp}/m.tsv", "-n", "2", "--seed", "1"],
+        [
+            "prepare",
+            "{tmp}/m.tsv",
+            "--shard-size",
+            "2",
+            "--out",
+            "{tmp}/s",
+            "--image-size",
+            "16",
+            "--min-side",
+            "8",
+        ],
+        ["score", "{tmp}/a.png", "{tmp}/a.png"],
+    ],
+    ids=lambda c: c[0] if c[0] != "colorize" else "colorize --help",
+)
+def test_commands_that_need_no_network_never_import_torch(tmp_path, command):
+    """`colorcnn --help` starts at once (torch alone costs ~2 s of imports); only colorize
+    needs torch, and only to run."""
+    make_ilsvrc_tree(tmp_path / "I", 1, 2)
+    main(["sample", str(tmp_path / "I"), "-o", str(tmp_path / "m.tsv"), "-n", "2", "--seed", "1"])
+    Image.fromarray(natural_rgb(20, 30)).save(tmp_path / "a.png")
+    args = [c.format(tmp=tmp_path) for c in command]
+    code = (
+        "import sys\nfrom colorcnn.cli import main\n"
+        f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('torch', 'torchvision', 'snakemake') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "HEAVY []" in r.stdout, r.stdout[-500:]

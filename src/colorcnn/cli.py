@@ -8,12 +8,13 @@ Exit status: 0 success, 1 some inputs failed (the rest was done), 2 nothing coul
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 from dataclasses import fields
 
-from .config import PrepareOptions
-from .logs import setup_logging
+from .config import ColorizeOptions, DemoOptions, PrepareOptions
+
+#: Every command imports what it needs when it runs: ``--help``, ``demo``, ``sample``,
+#: ``prepare`` and ``score`` never import torch (tested), and ``colorize`` imports it once.
 
 
 def _demo(a):
@@ -82,23 +83,16 @@ def _add_prepare_options(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, type=kind, default=f.default, help=f"default {f.default}")
 
 
-def _default(fn, name: str):
-    """The default of parameter ``name`` of library function ``fn`` (one source of truth)."""
-    return inspect.signature(fn).parameters[name].default
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from .colorize import colorize_files
-    from .demo import build_demo
-
+    demo, col = DemoOptions(), ColorizeOptions()
     ap = argparse.ArgumentParser(prog="colorcnn", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="build the embedded demo datasets")
     p.add_argument("out")
-    p.add_argument("--dataset", choices=["photos", "learnable"], default="photos")
+    p.add_argument("--dataset", choices=["photos", "learnable"], default=demo.dataset)
     for name in ("train_per_source", "test_per_source", "seed"):
-        p.add_argument("--" + name.replace("_", "-"), type=int, default=_default(build_demo, name))
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(demo, name))
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("sample", help="choose training images, write a manifest TSV")
@@ -123,14 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
     p.add_argument("-o", "--output", required=True, help="output folder for the PNGs")
     p.add_argument("--checkpoint", required=True, help="a model.pt / last.pt from training")
-    p.add_argument("--batch-size", type=int, default=_default(colorize_files, "batch_size"))
+    p.add_argument("--batch-size", type=int, default=col.batch_size)
     p.add_argument("--size", type=int, default=None, help="model input size (default: trained)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--alpha", default=_default(colorize_files, "alpha"), choices=["drop", "keep"])
+    p.add_argument("--alpha", default=col.alpha, choices=["drop", "keep"])
     p.add_argument(
         "--compression",
         type=int,
-        default=_default(colorize_files, "compression"),
+        default=col.compression,
         choices=range(10),
         help="PNG zlib level",
     )
@@ -146,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    from .logs import setup_logging
+
     setup_logging()
     return args.func(args) or 0
 

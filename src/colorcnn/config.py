@@ -14,9 +14,8 @@ the standard library, so building the DAG stays fast.
 from __future__ import annotations
 
 import math
-import re
+import os
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
 #: Layers whose outputs make up the hypercolumn T, in order, with their channel counts.
 TAP_CHANNELS = {"input": 3, "conv1_2": 64, "conv2_2": 128, "conv3_3": 256}
@@ -259,6 +258,32 @@ class ColorizeSettings:
 
 
 @dataclass(frozen=True)
+class DemoOptions:
+    """The embedded demo datasets (``demo:`` in the configuration; the CLI's ``demo``)."""
+
+    dataset: str = "photos"
+    train_per_source: int = 45
+    test_per_source: int = 4
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ColorizeOptions:
+    """How images are colorized (``colorcnn colorize`` and the colorize rule): images per
+    network batch, what happens to an alpha channel (``drop`` or ``keep``), the PNGs' zlib
+    level. The defaults of :func:`colorcnn.colorize.colorize_files` and of the CLI."""
+
+    batch_size: int = 8
+    alpha: str = "drop"
+    compression: int = 1
+
+    def __post_init__(self):
+        _require(self.batch_size >= 1, "colorize.batch_size", self.batch_size, ">= 1")
+        _one_of("colorize.alpha", self.alpha, ("drop", "keep"))
+        _require(0 <= self.compression <= 9, "colorize.png_compression", self.compression, "0-9")
+
+
+@dataclass(frozen=True)
 class ScoreSettings:
     resolution: str
     n_boot: int
@@ -370,6 +395,8 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
 
 
 def _parse_study(config: dict, data: DataSettings) -> tuple[tuple[Run, ...], str]:
+    import re  # here, not at the top: the CLI's --help imports this module
+
     study = config["study"]
     seeds = study["seeds"]
     _require(
@@ -435,7 +462,7 @@ def _check_files(data: DataSettings, test: TestSettings) -> None:
         _existing_dir("data.root", data.root, f"the {data.source} dataset folder")
     if test.source != "demo":
         _existing_dir("test.root", test.root, "the SUN397 folder (a/abbey/...)")
-        if test.list_file and not Path(test.list_file).is_file():
+        if test.list_file and not os.path.isfile(test.list_file):
             raise ConfigError(
                 f"test.list_file {test.list_file!r} does not exist: give an official partition "
                 "file (e.g. Partitions/Testing_01.txt) or leave it empty for every image"
@@ -445,6 +472,6 @@ def _check_files(data: DataSettings, test: TestSettings) -> None:
 def _existing_dir(key: str, value: str, what: str) -> None:
     if not value:
         raise ConfigError(f"{key} is empty: set it to {what}")
-    if not Path(value).is_dir():
-        problem = "is not a folder" if Path(value).exists() else "does not exist"
+    if not os.path.isdir(value):
+        problem = "is not a folder" if os.path.exists(value) else "does not exist"
         raise ConfigError(f"{key} {value!r} {problem}: set it to {what}")

@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from .color import quantize, yuv_to_rgb
+from .config import DemoOptions
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +94,10 @@ def _random_crop(im: Image.Image, rng: np.random.Generator, out_short: int) -> I
 def build_demo(
     out_dir: str | Path,
     *,
-    dataset: str = "photos",
-    train_per_source: int = 45,
-    test_per_source: int = 4,
-    seed: int = 0,
+    dataset: str = DemoOptions.dataset,
+    train_per_source: int = DemoOptions.train_per_source,
+    test_per_source: int = DemoOptions.test_per_source,
+    seed: int = DemoOptions.seed,
 ) -> dict[str, Path]:
     """Write the demo datasets under ``out_dir``: ``photos`` (crops of package photographs)
     or ``learnable`` (:func:`scene`).
