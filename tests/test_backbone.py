@@ -104,3 +104,33 @@ def test_random_weights_are_deterministic_and_keep_their_scale(tmp_path):
     net.hypercolumn.features.load_state_dict(a)
     t = net.hypercolumn(torch.rand(2, 1, 32, 32) * 255)
     assert t[:, 195:].std() > 0.1  # conv3_3 activations do not vanish (fan-out init: ~0.08)
+
+
+def test_the_prefix_is_torchvisions_vgg16_features_without_torchvision():
+    """The network is rebuilt from a checkpoint without importing torchvision or initialising
+    the 138M parameters of a whole VGG-16 (together about 4 s of a colorize run)."""
+    from torchvision.models import vgg16
+
+    ours, theirs = B.vgg16_prefix_layers(), vgg16(weights=None).features[: B.PREFIX_LAYERS]
+    assert [repr(m) for m in ours] == [repr(m) for m in theirs]
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in theirs.state_dict().items()
+    }
+
+
+def test_a_checkpoint_loads_without_importing_torchvision(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import small_model
+
+    from colorcnn.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "m.pt", small_model(), step=0, config={"image_size": 32})
+    code = (
+        "import sys\nfrom colorcnn.checkpoint import load_checkpoint, model_from_checkpoint\n"
+        f"model_from_checkpoint(load_checkpoint({str(tmp_path / 'm.pt')!r}))\n"
+        "print('torchvision' in sys.modules)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip() == "False", r.stderr[-2000:]

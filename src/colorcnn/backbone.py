@@ -164,6 +164,26 @@ def _download_imagenet(dest: Path) -> None:
         raise RuntimeError(_imagenet_message(dest, f"downloading {dest.name} failed ({e})")) from e
 
 
+def vgg16_prefix_layers():
+    """``torchvision.models.vgg16().features[:16]``, built without torchvision: the same
+    modules and state-dict keys (3x3 convolutions with padding 1, in-place ReLUs, 2x2 max
+    pooling), and none of the rest of VGG-16 (its 138M parameters take seconds to
+    initialise). The weights are PyTorch's default initialisation; load a state dict."""
+    from torch import nn
+
+    layers, last = [], 0
+    for i in range(PREFIX_LAYERS):
+        if i in PREFIX_CONVS:
+            cout, cin = PREFIX_CONVS[i]
+            layers.append(nn.Conv2d(cin, cout, kernel_size=3, padding=1))
+            last = i
+        elif i == last + 1:
+            layers.append(nn.ReLU(inplace=True))
+        else:
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*layers)
+
+
 def random_prefix(seed: int) -> dict:
     """A random ``vgg16().features[:16]`` under ``seed``: He (fan-in) normal weights, zero
     biases, so that activations keep their scale from layer to layer. (torchvision's fan-out
@@ -205,9 +225,8 @@ def vgg16_prefix(state, source) -> dict:
 def load_backbone(path: str | Path):
     """The frozen VGG-16 prefix from a resolved weights file: ``(features, sha256)``."""
     import torch
-    from torchvision.models import vgg16
 
-    features = vgg16(weights=None).features[:PREFIX_LAYERS]
+    features = vgg16_prefix_layers()
     state = torch.load(path, map_location="cpu", weights_only=True)
     features.load_state_dict(vgg16_prefix(state, path))
     return features, sha256_file(path)

@@ -96,9 +96,9 @@ def resume(ckpt: Path, model, opt, device) -> int:
 
 def model_from_checkpoint(ckpt: dict) -> ColorizationNet:
     """Rebuild the network of a checkpoint (the backbone's weights come from it too)."""
-    from torchvision.models import vgg16
+    from .backbone import vgg16_prefix_layers
 
     head = HeadConfig(**ckpt["head_config"])
-    model = ColorizationNet(vgg16(weights=None).features, head, ckpt["backbone_weights"])
+    model = ColorizationNet(vgg16_prefix_layers(), head, ckpt["backbone_weights"])
     model.load_state_dict(ckpt["model"])
     return model.eval()
