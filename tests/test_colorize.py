@@ -60,3 +60,38 @@ def test_output_names_are_injective(tmp_path):
     ]
     res = colorize_files(Colorizer(small_model(), SIZE), pairs, tmp_path / "out", progress=False)
     assert len(res["written"]) == len(set(res["written"])) == 2
+
+
+def test_the_pipeline_writes_what_one_image_at_a_time_gives(tmp_path):
+    """Decoding and PNG writing overlap the network (threads); the pixels are those of the
+    plain sequence decode → network → recombination, image by image, in any batch size."""
+    from colorcnn.colorize import decode_for_colorize
+
+    for k in range(5):
+        save_jpeg(tmp_path / "in" / f"p{k}.jpg", 30 + 7 * k, 50 - 3 * k, seed=k)
+    pairs = collect_inputs([tmp_path / "in"])
+    col = Colorizer(small_model(), SIZE)
+    for batch_size in (1, 2, 8):
+        res = colorize_files(
+            col, pairs, tmp_path / f"b{batch_size}", batch_size=batch_size, progress=False
+        )
+        assert res["written"] == [str(tmp_path / f"b{batch_size}" / rel) for _, rel in pairs]
+        for src, rel in pairs:
+            want = col.colorize_arrays([decode_for_colorize(src).y])[0]
+            got = np.asarray(Image.open(tmp_path / f"b{batch_size}" / rel))
+            np.testing.assert_array_equal(got, want)
+
+
+def test_an_output_that_cannot_be_written_is_a_failure_and_the_rest_is_written(tmp_path):
+    for k in range(3):
+        save_jpeg(tmp_path / "in" / f"p{k}.jpg", 30, 40, seed=k)
+    (tmp_path / "out" / "p1.jpg.png").mkdir(parents=True)  # a folder where a PNG goes
+    pairs = collect_inputs([tmp_path / "in"])
+    res = colorize_files(Colorizer(small_model(), SIZE), pairs, tmp_path / "out", progress=False)
+    assert [Path(p).name for p in res["written"]] == ["p0.jpg.png", "p2.jpg.png"]
+    assert [(Path(p).name, "cannot write" in why) for p, why in res["failed"]] == [("p1.jpg", True)]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "p0.jpg.png",
+        "p1.jpg.png",
+        "p2.jpg.png",
+    ]  # no temporary file left behind

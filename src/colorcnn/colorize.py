@@ -3,7 +3,8 @@
 Per image: decode (any mode: RGB, gray, RGBA, palette, 16-bit), compute the full-resolution Y
 with the paper's formula, resize Y to the model size, predict UV there, upsample UV bilinearly
 to the original size and recombine it with the original full-resolution Y. Images are processed
-in batches at the model size; unreadable files are reported and skipped, never fatal.
+in batches at the model size, decoding and writing overlapped with the network (threads);
+unreadable files and outputs that cannot be written are reported and skipped, never fatal.
 
 Output names keep the whole source name and add ``.png`` (``sun_x.jpg`` → ``sun_x.jpg.png``),
 so two sources never map to one output; inputs that would still collide (the same relative
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from PIL import Image
 
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .color import RGB_TO_YUV, yuv_to_rgb_torch
-from .config import DecodeLimits
+from .config import ColorizeOptions, DecodeLimits
 from .files import atomic_path
 from .images import ANY_SIZE, ImageRejected, drop_alpha, open_image
 from .layout import is_image_name, output_name
@@ -79,7 +82,7 @@ def save_png(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, compression:
 
 class Colorizer:
     """Batched colorization with a trained model at its training size (run as its
-    :class:`~colorcnn.model.InferenceNet`: the same function, about 1.4x faster)."""
+    :class:`~colorcnn.model.InferenceNet`: the same function, faster)."""
 
     def __init__(self, model, size: int, device: str | torch.device = "cpu", bf16: bool = False):
         self.device = torch.device(device)
@@ -101,14 +104,22 @@ class Colorizer:
         log.info("checkpoint %s: step %s, backbone %s, size %d", path, ck["step"], desc, image_size)
         return cls(model_from_checkpoint(ck), image_size, dev, bf16=True)
 
+    def model_input(self, y: np.ndarray) -> torch.Tensor:
+        """Full-resolution Y → the network's input ``(1, size, size)`` (on the CPU)."""
+        return y_to_model_input(y, self.size)
+
     @torch.no_grad()
-    def predict_uv(self, ys: list[np.ndarray]) -> list[torch.Tensor]:
-        """UV at the model size (0-255, ``(2, s, s)`` float32 on the model's device) for
-        full-resolution Y planes."""
-        batch = torch.stack([y_to_model_input(y, self.size) for y in ys]).to(self.device)
+    def predict(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """UV at the model size (0-255, ``(2, s, s)`` float32 on the model's device) for a
+        batch of :meth:`model_input` tensors."""
+        batch = torch.stack(inputs).to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             uv = self.model.predict_uv(batch)
         return list(uv.float())
+
+    def predict_uv(self, ys: list[np.ndarray]) -> list[torch.Tensor]:
+        """:meth:`predict` for full-resolution Y planes."""
+        return self.predict([self.model_input(y) for y in ys])
 
     def colorize_arrays(self, ys: list[np.ndarray]) -> list[np.ndarray]:
         return [recombine(y, uv) for y, uv in zip(ys, self.predict_uv(ys), strict=True)]
@@ -158,42 +169,93 @@ def check_output_dir(out_dir: str | Path) -> Path:
     return out
 
 
+def io_workers() -> int:
+    """Threads that decode and write beside the network: one per CPU (at most 8). Decoding,
+    the recombination and zlib run outside the GIL."""
+    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+
+
 def colorize_files(
     colorizer: Colorizer,
     pairs,
     out_dir,
     *,
-    batch_size: int = 8,
-    alpha: str = "drop",
-    compression: int = 1,
+    batch_size: int = ColorizeOptions.batch_size,
+    alpha: str = ColorizeOptions.alpha,
+    compression: int = ColorizeOptions.compression,
     progress: bool = True,
+    workers: int | None = None,
 ) -> dict:
     """Colorize ``(input, relative output)`` pairs into ``out_dir`` as PNGs.
 
-    Returns ``{"written": [...], "failed": [(path, reason), ...]}``; a file that cannot be
-    read is logged and skipped, the batch goes on.
+    A pipeline: while the network runs on one batch, threads decode the next one and
+    recombine and write the previous one (at most three batches in memory). Returns
+    ``{"written": [...], "failed": [(path, reason), ...]}`` in input order; a file that cannot
+    be read, or an output that cannot be written, is logged and skipped, the rest goes on.
     """
     out_dir = Path(out_dir)
-    written, failed = [], []
-    it = range(0, len(pairs), batch_size)
+    outcome: list[tuple[str, str] | None] = [None] * len(pairs)  # per input: (kind, detail)
+    batches = [range(i, min(i + batch_size, len(pairs))) for i in range(0, len(pairs), batch_size)]
+
+    def decode(i):
+        try:
+            d = decode_for_colorize(pairs[i][0], alpha)
+        except ImageRejected as e:
+            return e
+        return d, colorizer.model_input(d.y)
+
+    def write(i, d: Decoded, uv: torch.Tensor) -> tuple[str, str]:
+        dest = out_dir / pairs[i][1]
+        try:
+            save_png(dest, recombine(d.y, uv), d.alpha, compression)
+        except OSError as e:
+            return "failed", f"cannot write {dest}: {e.strerror or e}"
+        return "written", str(dest)
+
+    def finish(futures) -> None:
+        for i, fut in futures:
+            outcome[i] = fut.result()
+            if outcome[i][0] == "failed":
+                log.warning("skipped %s: %s", pairs[i][0], outcome[i][1])
+
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(it, unit="batch", mininterval=5)
-    for start in it:
-        chunk, decoded = [], []
-        for src, rel in pairs[start : start + batch_size]:
-            try:
-                decoded.append(decode_for_colorize(src, alpha))
-                chunk.append((src, rel))
-            except ImageRejected as e:
-                log.warning("skipped %s: %s", src, e)
-                failed.append((str(src), str(e)))
-        if not decoded:
-            continue
-        rgbs = colorizer.colorize_arrays([d.y for d in decoded])
-        for (_src, rel), d, rgb in zip(chunk, decoded, rgbs, strict=True):
-            save_png(out_dir / rel, rgb, d.alpha, compression)
-            written.append(str(out_dir / rel))
+        bar = tqdm(total=len(pairs), unit="image", mininterval=5)
+    with ThreadPoolExecutor(workers or io_workers(), thread_name_prefix="colorize-io") as pool:
+        ahead = deque([[pool.submit(decode, i) for i in b] for b in batches[:1]])
+        writing: deque = deque()
+        for k, b in enumerate(batches):
+            if k + 1 < len(batches):  # decode the next batch while this one runs
+                ahead.append([pool.submit(decode, i) for i in batches[k + 1]])
+            ok = []
+            for i, fut in zip(b, ahead.popleft(), strict=True):
+                r = fut.result()
+                if isinstance(r, ImageRejected):
+                    outcome[i] = ("failed", str(r))
+                    log.warning("skipped %s: %s", pairs[i][0], r)
+                else:
+                    ok.append((i, r[0], r[1]))
+            if ok:
+                uvs = colorizer.predict([x for _, _, x in ok])
+                writing.append(
+                    [
+                        (i, pool.submit(write, i, d, uv))
+                        for (i, d, _), uv in zip(ok, uvs, strict=True)
+                    ]
+                )
+            while len(writing) > 1:
+                finish(writing.popleft())
+            if bar is not None:
+                bar.update(len(b))
+        while writing:
+            finish(writing.popleft())
+    if bar is not None:
+        bar.close()
+    written = [detail for kind, detail in outcome if kind == "written"]
+    failed = [
+        (str(src), o[1]) for (src, _), o in zip(pairs, outcome, strict=True) if o[0] == "failed"
+    ]
     log.info("colorized %d images, skipped %d", len(written), len(failed))
     return {"written": written, "failed": failed}
