@@ -54,6 +54,12 @@ def _load(name):
             ["--images", "1", "--height", "48", "--width", "64", "--size", "32", "--repeats", "1"],
             "ECCV16",
         ),
+        (
+            "colorize_bench",
+            ["--whole-process", "--images", "1", "--height", "48", "--width", "64", "--size", "32"]
+            + ["--repeats", "1", "--startup-repeats", "1"],
+            "whole process",
+        ),
     ],
 )
 def test_bench_runs(name, args, expect, capsys):
