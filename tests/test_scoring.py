@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -59,3 +61,30 @@ def test_a_failing_image_is_named(tmp_path):
     )
     with pytest.raises(ValueError, match=r"scoring a/abbey/gt.jpg .* size \(20, 20, 3\) differs"):
         score_image(job)
+
+
+def _blas_parallelism_of_a_worker(_):
+    """The env a worker sees and the CPU time per wall time of its matrix products."""
+    import time
+
+    a = np.random.default_rng(0).random((1200, 1200))
+    _ = a @ a  # warm
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(3):
+        _ = a @ a
+    return os.environ.get("OMP_NUM_THREADS"), (time.process_time() - cpu) / (
+        time.perf_counter() - wall
+    )
+
+
+def test_each_scoring_process_uses_one_blas_thread(monkeypatch):
+    """Snakemake sets OMP_NUM_THREADS to the job's threads; a pool of that many processes
+    must not run that many BLAS threads each (12 threads were seen on 2 cores). A worker
+    forked from a process whose numpy already runs several BLAS threads computes on one."""
+    from colorcnn.scoring import worker_pool
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    with worker_pool(1) as pool:
+        env, parallelism = pool.submit(_blas_parallelism_of_a_worker, 0).result()
+    assert env == "1" and parallelism < 1.3, parallelism
+    assert os.environ["OMP_NUM_THREADS"] == "4"  # the parent's setting is left alone

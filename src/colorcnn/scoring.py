@@ -9,6 +9,7 @@ full-resolution Y and scored at the same resolution by the same functions.
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,10 +96,71 @@ def _score(job: ScoreJob) -> list[dict]:
     return rows
 
 
+#: the thread-count variables of the BLAS / OpenMP libraries numpy and scipy may load
+BLAS_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+#: setters of the BLAS / OpenMP thread count, by the library names that export them
+_THREAD_SETTERS = {
+    "openblas": (
+        "openblas_set_num_threads",
+        "openblas_set_num_threads64_",
+        "scipy_openblas_set_num_threads",
+        "scipy_openblas_set_num_threads64_",
+    ),
+    "mkl_rt": ("MKL_Set_Num_Threads",),
+    "blis": ("bli_thread_set_num_threads",),
+    "omp": ("omp_set_num_threads",),
+}
+
+
+def one_blas_thread() -> int:
+    """Set this process to one BLAS / OpenMP thread: the environment variables (for libraries
+    loaded later) and, through ``ctypes``, every thread-count setter of the BLAS and OpenMP
+    libraries already loaded (a forked worker inherits the parent's thread pools, which the
+    variables no longer change). Returns how many setters were called (Linux; 0 elsewhere)."""
+    import ctypes
+    import re
+
+    os.environ.update(dict.fromkeys(BLAS_THREAD_VARS, "1"))
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return 0
+    libs = {line.split()[-1] for line in maps.splitlines() if ".so" in line}
+    called = 0
+    for path in sorted(libs):
+        name = Path(path).name
+        for key, symbols in _THREAD_SETTERS.items():
+            if not re.search(rf"(^|[_-]|lib){key}", name):
+                continue
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for symbol in symbols:
+                if hasattr(lib, symbol):
+                    getattr(lib, symbol)(1)
+                    called += 1
+    return called
+
+
+def worker_pool(processes: int) -> ProcessPoolExecutor:
+    """``processes`` worker processes with one BLAS / OpenMP thread each: Snakemake sets
+    ``OMP_NUM_THREADS`` to the job's threads, and each of ``threads`` workers would otherwise
+    run that many (12 threads were seen on 2 cores)."""
+    return ProcessPoolExecutor(processes, initializer=one_blas_thread)
+
+
 def _scored(jobs: list[ScoreJob], processes: int):
     if processes > 1 and len(jobs) > 1:
         chunk = max(1, min(16, len(jobs) // (4 * processes)))
-        with ProcessPoolExecutor(processes) as pool:
+        with worker_pool(processes) as pool:
             yield from pool.map(score_image, jobs, chunksize=chunk)
     else:
         yield from map(score_image, jobs)
