@@ -6,15 +6,11 @@ from __future__ import annotations
 import ast
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
-
-try:  # Python >= 3.11
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
-    import tomli as tomllib
 from conftest import ROOT, rule_blocks
 from packaging.requirements import Requirement
 
@@ -106,24 +102,67 @@ def test_envs_cover_the_imports_of_their_scripts():
         s = re.search(r"script:\n\s+\"\.\./scripts/(\w+\.py)\"", body)
         if not s:
             continue
-        env = re.search(r"conda:\n\s+\"\.\./\.\./envs/(\w+\.yaml)\"", body).group(1)
-        pkgs = env_packages(ROOT / "envs" / env)
-        for mod in third_party_imports(ROOT / "workflow" / "scripts" / s.group(1)):
-            if mod == "snakemake":
-                continue  # provided by the running Snakemake
-            if CONDA_NAME.get(mod, mod) not in pkgs:
-                missing.append(f"rule {name}: {mod} not in envs/{env}")
+        for env in rule_envs(body):
+            pkgs = env_packages(ROOT / "envs" / env)
+            for mod in third_party_imports(ROOT / "workflow" / "scripts" / s.group(1)):
+                if mod == "snakemake":
+                    continue  # provided by the running Snakemake
+                if CONDA_NAME.get(mod, mod) not in pkgs:
+                    missing.append(f"rule {name}: {mod} not in envs/{env}")
     assert not missing, "\n".join(missing)
 
 
-def test_torch_env_gives_a_cuda_build_without_a_build_string_pin():
-    pkgs = env_packages(ROOT / "envs" / "torch.yaml")
+def rule_envs(body: str) -> list[str]:
+    """The env files a rule may use: its literal path, or both torch envs where a function
+    (``torch_env``, ``run_torch_env``) chooses by the job's GPUs."""
+    conda = re.search(r"conda:\n\s+(.+)\n", body).group(1).strip()
+    literal = re.fullmatch(r"\"\.\./\.\./envs/([\w-]+\.yaml)\"", conda)
+    if literal:
+        return [literal.group(1)]
+    assert re.fullmatch(r"(run_)?torch_env(\(.*\))?", conda), conda
+    return ["torch-cpu.yaml", "torch-cuda.yaml"]
+
+
+def test_the_cuda_env_gives_a_cuda_build_without_a_build_string_pin():
+    pkgs = env_packages(ROOT / "envs" / "torch-cuda.yaml")
     # pytorch-gpu exists only for CUDA builds and pins pytorch to one; cuda-version picks CUDA
     assert pkgs["pytorch-gpu"] == pkgs["pytorch"] and re.fullmatch(
         r"1[2-9]\.\d+", pkgs["cuda-version"]
     )
-    deps = yaml.safe_load((ROOT / "envs" / "torch.yaml").read_text())["dependencies"]
-    assert not any(d.count("=") > 1 for d in deps), "no build-string pins: builds get replaced"
+    for env in ("torch-cuda.yaml", "torch-cpu.yaml"):
+        deps = yaml.safe_load((ROOT / "envs" / env).read_text())["dependencies"]
+        assert not any(d.count("=") > 1 for d in deps), "no build-string pins: builds get replaced"
+
+
+#: packages that exist only as CUDA builds, or select one (they need the __cuda virtual package)
+CUDA_ONLY = re.compile(r"pytorch-gpu|cuda-.*|cudnn|nccl|libcu.*|nvidia-.*")
+
+
+def test_the_cpu_env_creates_without_a_gpu_and_matches_the_cuda_env_otherwise():
+    """A CPU-only machine (a laptop, a login node, a Mac) can create the env a CPU run uses:
+    no CUDA-only package, pytorch pinned to a CPU build by the pytorch-cpu metapackage; the
+    versions are the CUDA env's."""
+    cpu, cuda = (env_packages(ROOT / "envs" / f"torch-{k}.yaml") for k in ("cpu", "cuda"))
+    assert not [p for p in cpu if CUDA_ONLY.fullmatch(p)]
+    assert cpu["pytorch-cpu"] == cpu["pytorch"]
+    assert {k: v for k, v in cuda.items() if not CUDA_ONLY.fullmatch(k)} == {
+        k: v for k, v in cpu.items() if k != "pytorch-cpu"
+    }
+
+
+def test_every_package_has_one_version_and_the_pip_constraints_are_the_envs():
+    """envs/*.yaml are the one source of truth; envs/pip-constraints.txt (what the quick
+    start and CI install with) is generated from them and must not drift."""
+    sys.path.insert(0, str(ROOT / "envs"))
+    try:
+        import pip_constraints
+    finally:
+        sys.path.remove(str(ROOT / "envs"))
+    text = pip_constraints.constraints()  # raises if a package has two versions
+    assert (ROOT / "envs" / "pip-constraints.txt").read_text() == text
+    pins = dict(line.split("==") for line in text.splitlines()[1:])
+    assert pins["torch"] == env_packages(ROOT / "envs" / "torch-cpu.yaml")["pytorch"]
+    assert "python" not in pins and "cuda-version" not in pins
 
 
 def test_env_pins_satisfy_pyproject_ranges():

@@ -307,7 +307,8 @@ def test_every_rule_has_conda_log_and_benchmark_where_heavy():
     for name, (body, _smk) in blocks.items():
         if "script:" not in body and "shell:" not in body:
             continue  # target rules
-        assert re.search(r"^\s+conda:\n\s+\"\.\./\.\./envs/\w+\.yaml\"", body, re.M), name
+        conda = r"^\s+conda:\n\s+(\"\.\./\.\./envs/[\w-]+\.yaml\"|(run_)?torch_env\b)"
+        assert re.search(conda, body, re.M), name
         assert re.search(r"^\s+log:\n", body, re.M), name
         if name in HEAVY_RULES:
             assert re.search(r"^\s+benchmark:\n", body, re.M), name
@@ -355,3 +356,118 @@ def test_a_normal_user_extends_a_finished_training_run(tmp_path, fresh_torch_hom
     assert summary["epochs"] == 2 and summary["steps"] == 32
     log = (wd / "logs" / "paper" / "seed2016" / "train.log").read_text()
     assert "resuming from step 16" in log
+
+
+#: `conda` as far as `snakemake --list-conda-envs` asks it (no conda channel here)
+FAKE_CONDA = """#!/bin/sh
+case "$*" in
+  --version) echo "conda 24.7.1";;
+  "info --json") echo '{"conda_version": "24.7.1", "conda_prefix": "/nonexistent",
+    "root_prefix": "/nonexistent", "envs_dirs": [], "platform": "linux-64"}';;
+  config*) echo '{"get": {"channel_priority": "strict"}}';;
+  *) echo "{}";;
+esac
+"""
+
+
+def conda_envs(wd: Path, tmp_path: Path, *args: str) -> set[str]:
+    """The env files the jobs of a run use, as `snakemake --list-conda-envs` lists them."""
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    (tmp_path / "bin" / "conda").write_text(FAKE_CONDA)
+    (tmp_path / "bin" / "conda").chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    out = snakemake(wd, "--list-conda-envs", "--cores", "1", *args, env=env).stdout
+    return set(re.findall(r"envs/([\w-]+\.yaml)", out))
+
+
+def test_a_cpu_run_uses_only_envs_that_create_without_a_gpu_and_gpu_jobs_get_cuda(
+    tmp_path, paper_tree
+):
+    """The demo (gpus 0) never asks for the CUDA build, which needs a GPU machine's driver to
+    create; the paper configuration gives train and colorize the CUDA build, and the local
+    backbone rule the CPU one."""
+    wd = copy_workflow(tmp_path / "wf")
+    assert conda_envs(wd, tmp_path) == {"data.yaml", "report.yaml", "torch-cpu.yaml"}
+    weights = tmp_path / "vgg16.pth"
+    weights.write_bytes(b"")
+    paper = ["--configfile", "config/paper.yaml", str(paper_tree[1])]
+    paper += ["--config", f"model={{backbone_weights: {weights}}}"]
+    every = {"data.yaml", "report.yaml", "torch-cpu.yaml", "torch-cuda.yaml"}
+    assert conda_envs(wd, tmp_path, *paper) == every
+    backbone_only = conda_envs(wd, tmp_path, "results/backbone/weights.pt", *paper)
+    assert backbone_only == {"torch-cpu.yaml"}
+    train_only = ["results/paper/seed2016/train/model.pt", *paper]
+    assert "torch-cuda.yaml" in conda_envs(wd, tmp_path, *train_only)
+
+
+def test_a_resubmitted_job_asks_for_more_memory_and_time(tmp_path):
+    """The slurm profile resubmits a failed job (`retries: 1`); a job killed for memory or
+    wall time must not ask for the same again. Evaluated as Snakemake evaluates a job's
+    resources for its try (`attempt`); train's wall time stays (a resubmitted training job
+    resumes from its checkpoint)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.iocontainers import Wildcards
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        OutputSettings,
+        ResourceSettings,
+        StorageSettings,
+    )
+
+    wd = copy_workflow(tmp_path / "wf")
+    requests = {}
+    with SnakemakeApi(OutputSettings()) as api:
+        wf = api.workflow(
+            resource_settings=ResourceSettings(cores=1),
+            config_settings=ConfigSettings(configfiles=[wd / "config" / "config.yaml"]),
+            storage_settings=StorageSettings(),
+            snakefile=wd / "Snakefile",
+            workdir=wd,
+        )
+        wf.dag(DAGSettings())
+        workflow = wf._workflow  # the parsed rules; the API has no public accessor for them
+        for rule in workflow.rules:
+            if rule.norun or rule.name in workflow._localrules:  # run where Snakemake runs
+                continue
+            wc = Wildcards(fromdict={"variant": "paper", "seed": "2016", "shard": "0"})
+            for attempt in (1, 2):
+                res = rule.expand_resources(wc, rule.input, attempt)
+                requests[rule.name, attempt] = {k: res.get(k) for k in ("mem_mb", "runtime")}
+    grown = set()
+    for (name, attempt), req in requests.items():
+        if attempt == 2:
+            for key, value in req.items():
+                first = requests[name, 1][key]
+                if value is not None and not (name == "train" and key == "runtime"):
+                    assert value == 2 * first, (name, key, first, value)
+                    grown.add(name)
+    assert requests["train", 2]["runtime"] == requests["train", 1]["runtime"]
+    assert {"prepare", "train", "colorize", "score", "score_baselines", "study"} <= grown
+
+
+def test_another_torch_home_reruns_nothing(tmp_path):
+    """The backbone rule's params say what the weights are, not where this machine caches
+    them: another user's (or a cluster home's) TORCH_HOME must not rerun the study."""
+    wd = copy_workflow(tmp_path / "wf")
+    target = "results/backbone/weights.pt"
+    first = {**os.environ, "TORCH_HOME": str(tmp_path / "home-a")}
+    snakemake(wd, target, "--cores", "1", env=first)
+    other = {**os.environ, "TORCH_HOME": str(tmp_path / "home-b")}
+    r = snakemake(wd, target, "-n", env=other)
+    assert "Nothing to be done" in r.stdout + r.stderr, r.stdout[-2000:]
+
+
+def test_editing_the_library_code_a_rule_runs_reruns_that_rule_only(tmp_path):
+    """Snakemake tracks the rule scripts, not the library they import: each rule has the
+    digest of the library modules its script reaches as a param."""
+    wd = copy_workflow(tmp_path / "wf")
+    target = "results/backbone/weights.pt"
+    snakemake(wd, target, "--cores", "1")
+    with open(wd / "src" / "colorcnn" / "metrics.py", "a") as f:
+        f.write("\n# an edit the backbone rule does not run\n")
+    assert "Nothing to be done" in snakemake(wd, target, "-n").stdout
+    with open(wd / "src" / "colorcnn" / "backbone.py", "a") as f:
+        f.write("\n# an edit the backbone rule runs\n")
+    r = snakemake(wd, target, "-n")
+    assert "Params have changed" in r.stdout and job_counts(r.stdout) == {"backbone": 1}

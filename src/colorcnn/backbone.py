@@ -64,6 +64,12 @@ class BackbonePlan:
     fallback: str = ""
 
     @property
+    def key(self) -> dict:
+        """What the weights are, not where this machine keeps them: the rule's params (a
+        different ``$TORCH_HOME`` or home folder must not rerun the study)."""
+        return {"weights": self.weights, "random": not self.source}
+
+    @property
     def description(self) -> str:
         if self.fallback:
             return "random (fallback: ImageNet weights unavailable)"

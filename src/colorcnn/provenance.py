@@ -74,3 +74,51 @@ def explain_new_run(latest: Path, rid: str, key: dict) -> None:
         return
     changed = [k for k in key if prev["key"].get(k) != key[k]]
     log.info("not resuming run %s: %s changed", prev["run_id"], ", ".join(changed) or "?")
+
+
+@functools.cache
+def _imports(path: Path) -> tuple[str, ...]:
+    """Every module name ``path`` imports (lazy imports inside functions included), relative
+    imports made absolute within ``colorcnn``."""
+    import ast
+
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = f"colorcnn.{base}" if base else "colorcnn"
+            names += [base] + [f"{base}.{a.name}" for a in node.names]
+    return tuple(names)
+
+
+@functools.cache
+def library_digest(script: str | Path, library: str | Path) -> str:
+    """A digest of the library code a rule script runs: the ``colorcnn`` modules (under
+    ``library``) it imports, those they import, and so on, with ``_bootstrap``. A rule gets it
+    as a param, so that an edit to that code reruns the rule and what depends on it, and an
+    edit elsewhere does not. Standard library only (the workflow calls it while it builds
+    the DAG)."""
+    script, lib = Path(script), Path(library) / "colorcnn"
+    todo, files = [script], set()  # __init__ holds the version and the module list only
+    while todo:
+        path = todo.pop()
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] == "_bootstrap":
+                found = [script.parent / "_bootstrap.py", Path(library) / "_bootstrap.py"]
+            elif parts[0] == "colorcnn" and len(parts) > 1:
+                found = [lib.joinpath(*parts[1:-1], f"{parts[-1]}.py")]
+            else:
+                continue
+            for f in found:
+                if f.is_file() and f not in files:
+                    files.add(f)
+                    todo.append(f)
+                    break
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(f"{f.name}\0".encode() + f.read_bytes())
+    return h.hexdigest()[:16]

@@ -16,8 +16,9 @@ rule test_set:
     threads: S.test.threads
     resources:
         # one reduced-size decode per candidate, a few rejected per category
-        runtime=lambda wc, threads: minutes(1.5 * n_test_images(), 0.05, threads),
+        runtime=grow(lambda wc, threads: minutes(1.5 * n_test_images(), 0.05, threads)),
     params:
+        library=library_code("test_set.py"),
         root=test_root,
         list_file=S.test.list_file,
         n_per_category=S.test.n_per_category,
@@ -40,15 +41,16 @@ rule colorize:
     benchmark:
         f"{BENCH}/{RUN_FOLDER}/colorize.tsv"
     conda:
-        "../../envs/torch.yaml"
+        torch_env(S.colorize.gpus)
     threads: S.colorize.threads
     resources:
         gpu=S.colorize.gpus,
         # full-resolution planes of one batch (SUN images reach ~12 MP)
-        mem_mb=2048 + 400 * S.colorize.batch_size,
+        mem_mb=grow(2048 + 400 * S.colorize.batch_size),
         # decode, inference, recombination and PNG writing: about 0.5 s per image on a CPU
-        runtime=lambda wc, threads: minutes(n_test_images(), 0.5, threads),
+        runtime=grow(lambda wc, threads: minutes(n_test_images(), 0.5, threads)),
     params:
+        library=library_code("colorize.py"),
         size=S.data.prepare.image_size,
         batch_size=S.colorize.batch_size,
         alpha=S.colorize.alpha,

@@ -54,6 +54,7 @@ os.environ.update(
 from colorcnn.backbone import plan_backbone  # noqa: E402
 from colorcnn.config import parse_config  # noqa: E402
 from colorcnn.layout import RUN_FOLDER, SHARD_KINDS, SHARD_NAME, shard_id  # noqa: E402
+from colorcnn.provenance import library_digest  # noqa: E402
 from colorcnn.systems import BASELINES  # noqa: E402
 
 # --- settings (every value checked here, before any job runs) -------------------------------
@@ -122,6 +123,11 @@ def run_gpus(wildcards):
     return run_of(wildcards).resources.gpus
 
 
+def run_torch_env(wildcards):
+    """The variant's torch env: the CUDA build where train.gpus > 0, else the CPU build."""
+    return torch_env(run_gpus(wildcards))
+
+
 def run_minutes(wildcards):
     """train.runtime_min of the variant: the job's wall time."""
     return run_of(wildcards).resources.runtime_min
@@ -154,12 +160,40 @@ def test_root(wildcards, input):
     return input.demo if S.test.source == "demo" else S.test.root
 
 
+def library_code(script):
+    """A digest of the library code that the script ``script`` runs, as a param. Editing
+    that code reruns the rule and what depends on it; editing other modules does not."""
+    return library_digest(workflow.source_path(f"../scripts/{script}"), LIBRARY)
+
+
 def backbone_source():
-    """The weights file the backbone rule reads, as an input (a new file retrains)."""
-    return [BACKBONE.source] if BACKBONE.source and not BACKBONE.download else []
+    """A weights file of the user's (model.backbone_weights: a path) as the backbone rule's
+    input: a new file retrains. torchvision's ImageNet file is not an input: its name fixes
+    its content (the published hash prefix is checked), and its path is this machine's.
+    """
+    return [BACKBONE.source] if BACKBONE.weights not in ("imagenet", "random") else []
 
 
 # --- resources ----------------------------------------------------------------------------------
+
+
+def torch_env(gpus):
+    """The torch env of a job given ``gpus`` GPUs: envs/torch-cuda.yaml (a CUDA build, which
+    needs a GPU machine's driver to create) only where GPUs are; envs/torch-cpu.yaml, which
+    creates anywhere, for the rest."""
+    return f"../../envs/torch-{'cuda' if gpus else 'cpu'}.yaml"
+
+
+def grow(base):
+    """A cluster request that grows with the try: ``base`` (a number, or a function of the
+    wildcards and threads) times ``attempt``. A job killed for memory or wall time and
+    resubmitted (the slurm profile's ``retries``) asks for twice as much, not the same again.
+    """
+
+    def request(wildcards, threads, attempt):
+        return (base(wildcards, threads) if callable(base) else base) * attempt
+
+    return request
 
 
 def minutes(n_items, seconds_each, threads=1, floor=10):

@@ -15,8 +15,9 @@ rule sample:
         "../../envs/data.yaml"
     resources:
         # listing 1.3M files on a network file system can take a while
-        runtime=60,
+        runtime=grow(60),
     params:
+        library=library_code("sample.py"),
         source="ilsvrc" if S.data.source == "demo" else S.data.source,
         root=training_root,
         n_images=S.data.n_sampled,
@@ -43,10 +44,11 @@ rule prepare:
     threads: S.data.threads
     resources:
         # kept rows are appended as they come; the pool holds a few decoded images per thread
-        mem_mb=lambda wc, threads: 1024 + 256 * threads,
+        mem_mb=grow(lambda wc, threads: 1024 + 256 * threads),
         # about 20 ms per image and thread, from a network file system
-        runtime=lambda wc, threads: minutes(S.data.shard_size, 0.02, threads),
+        runtime=grow(lambda wc, threads: minutes(S.data.shard_size, 0.02, threads)),
     params:
+        library=library_code("prepare.py"),
         options=asdict(S.data.prepare),
         shard_size=S.data.shard_size,
         train_rows=S.data.n_images,
@@ -68,5 +70,7 @@ rule data_summary:
     localrule: True
     conda:
         "../../envs/data.yaml"
+    params:
+        library=library_code("data_summary.py"),
     script:
         "../scripts/data_summary.py"

@@ -12,6 +12,7 @@ rule demo:
     conda:
         "../../envs/data.yaml"
     params:
+        library=library_code("demo.py"),
         demo=S.demo,
     script:
         "../scripts/demo.py"

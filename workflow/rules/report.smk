@@ -13,6 +13,7 @@ rule figure_training:
     conda:
         "../../envs/report.yaml"
     params:
+        library=library_code("figure_training.py"),
         runs=[{"variant": r.variant, "seed": r.seed} for r in S.runs],
     script:
         "../scripts/figure_training.py"
@@ -32,6 +33,7 @@ rule figure_scores:
     conda:
         "../../envs/report.yaml"
     params:
+        library=library_code("figure_scores.py"),
         reference=S.reference,
     script:
         "../scripts/figure_scores.py"
@@ -47,6 +49,8 @@ rule figure_claims:
     localrule: True
     conda:
         "../../envs/report.yaml"
+    params:
+        library=library_code("figure_claims.py"),
     script:
         "../scripts/figure_claims.py"
 
@@ -62,6 +66,7 @@ rule figure_categories:
     conda:
         "../../envs/report.yaml"
     params:
+        library=library_code("figure_categories.py"),
         reference=S.reference,
     script:
         "../scripts/figure_categories.py"
@@ -80,6 +85,8 @@ rule figure_examples:
     localrule: True
     conda:
         "../../envs/report.yaml"
+    params:
+        library=library_code("figure_examples.py"),
     script:
         "../scripts/figure_examples.py"
 
@@ -105,6 +112,7 @@ rule results_table:
     conda:
         "../../envs/report.yaml"
     params:
+        library=library_code("results_table.py"),
         settings=report_workflow_settings(),
     script:
         "../scripts/results_table.py"
@@ -134,8 +142,9 @@ rule gallery:
     threads: S.gallery.threads
     resources:
         # decode, resize and encode every column of every test image: ~0.1 s each on a CPU
-        runtime=lambda wc, threads: minutes(6 * n_test_images(), 0.1, threads),
+        runtime=grow(lambda wc, threads: minutes(6 * n_test_images(), 0.1, threads)),
     params:
+        library=library_code("gallery.py"),
         variants=VARIANTS,
         thumb_size=S.gallery.thumb_size,
         view_size=S.gallery.view_size,

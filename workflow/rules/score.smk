@@ -16,10 +16,11 @@ rule score:
         "../../envs/data.yaml"
     threads: S.score.threads
     resources:
-        mem_mb=score_mem_mb,
+        mem_mb=grow(score_mem_mb),
         # QSSIM, SSIM, PSNR and colourfulness: about 0.2 s per 1 MP image
-        runtime=lambda wc, threads: minutes(n_test_images(), 0.2, threads),
+        runtime=grow(lambda wc, threads: minutes(n_test_images(), 0.2, threads)),
     params:
+        library=library_code("score.py"),
         resolution=S.score.resolution,
         model_size=S.data.prepare.image_size,
         run=run_record,
@@ -41,11 +42,12 @@ rule score_baselines:
         "../../envs/data.yaml"
     threads: S.score.threads
     resources:
-        mem_mb=score_mem_mb,
-        runtime=lambda wc, threads: minutes(
-            len(BASELINES) * n_test_images(), 0.2, threads
+        mem_mb=grow(score_mem_mb),
+        runtime=grow(
+            lambda wc, threads: minutes(len(BASELINES) * n_test_images(), 0.2, threads)
         ),
     params:
+        library=library_code("score_baselines.py"),
         resolution=S.score.resolution,
         model_size=S.data.prepare.image_size,
         baselines=list(BASELINES),
@@ -70,8 +72,9 @@ rule study:
     conda:
         "../../envs/data.yaml"
     resources:
-        runtime=60,
+        runtime=grow(60),
     params:
+        library=library_code("study.py"),
         claims={r.variant: r.claim for r in S.runs},
         reference=S.reference,
         n_boot=S.score.n_boot,

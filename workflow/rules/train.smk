@@ -11,9 +11,12 @@ rule backbone:
         f"{LOGS}/backbone/backbone.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/torch-cpu.yaml"
     params:
-        plan=asdict(BACKBONE),
+        library=library_code("backbone.py"),
+        key=BACKBONE.key,
+        download=S.download_weights,
+        data_source=S.data.source,
     script:
         "../scripts/backbone.py"
 
@@ -34,13 +37,15 @@ rule train:
     benchmark:
         f"{BENCH}/{RUN_FOLDER}/train.tsv"
     conda:
-        "../../envs/torch.yaml"
+        run_torch_env
     threads: run_threads
     resources:
         gpu=run_gpus,
-        mem_mb=train_mem_mb,
+        mem_mb=grow(train_mem_mb),
+        # not grown: a job stopped at its wall time resumes from its checkpoint when resubmitted
         runtime=run_minutes,
     params:
+        library=library_code("train.py"),
         head=run_head,
         train=run_train,
         gpus=run_gpus,

@@ -5,7 +5,11 @@ import _bootstrap
 
 _bootstrap.start(snakemake)
 
-from colorcnn.backbone import BackbonePlan, resolve_backbone
+from colorcnn.backbone import plan_backbone, resolve_backbone
 
-plan = BackbonePlan(**snakemake.params.plan)
+p = snakemake.params
+# planned again here (a local rule: the machine, and the cache, where the DAG was built)
+plan = plan_backbone(p.key["weights"], download=p.download, data_source=p.data_source)
+if plan.key != p.key:
+    raise RuntimeError(f"the backbone plan changed since the DAG was built: {plan.key} != {p.key}")
 resolve_backbone(plan, snakemake.output.weights, snakemake.output.record)
