@@ -1,6 +1,8 @@
 """Decoding: every kind of bad or odd file becomes a rejection with a reason; sizes, modes,
 EXIF (colorcnn.images)."""
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -137,3 +139,75 @@ def test_resize_crop_and_stretch():
     assert resize_to_model(im, 20, "stretch").size == (20, 20)
     with pytest.raises(ValueError, match="'crop' or 'stretch'"):
         resize_to_model(im, 20, "pad")
+
+
+def test_a_malformed_exif_is_a_rejection_not_a_crash(tmp_path):
+    """A numeric EXIF tag stored as text beside an orientation made exif_transpose raise
+    struct.error, outside every except clause: prepare, test_set and the CLI died."""
+    from colorcnn.testimages import save_bad_exif_jpeg
+
+    path = save_bad_exif_jpeg(tmp_path / "bad.jpg")
+    for draft in (None, (16, 16)):
+        try:
+            im = open_image(path, draft_size=draft)
+        except ImageRejected as e:
+            assert e.reason == "unreadable" and "error" in e.detail, e
+        else:
+            assert im.size == (40, 60)  # rotated by its orientation (6: 90 degrees)
+
+
+def _mutations(rng, data: bytes, n: int):
+    for _ in range(n):
+        b = bytearray(data)
+        kind = rng.integers(3)
+        if kind == 0:  # flip bytes
+            for i in rng.integers(0, len(b), rng.integers(1, 12)):
+                b[i] = rng.integers(256)
+        elif kind == 1:  # cut
+            b = b[: rng.integers(1, len(b))]
+        else:  # splice a block elsewhere
+            i, j = sorted(rng.integers(0, len(b), 2))
+            k = rng.integers(0, len(b))
+            b[k:k] = b[i:j]
+        yield bytes(b)
+
+
+def test_seeded_fuzz_every_decode_failure_is_a_rejection_with_a_reason(tmp_path):
+    """Mutated JPEG (with EXIF), PNG, GIF, TIFF and WebP files through every decode path:
+    each one decodes or is rejected with a reason; no other exception escapes."""
+    from colorcnn.colorize import decode_for_colorize
+    from colorcnn.images import load_rgb
+    from colorcnn.testimages import exif_segment
+
+    rng = np.random.default_rng(2016)
+    im = Image.fromarray(natural_rgb(24, 32, 1))
+    seeds = {}
+    for fmt, kw in (
+        ("JPEG", {"exif": exif_segment([(0x0112, 3, 1, 3)]), "quality": 80}),
+        ("PNG", {}),
+        ("GIF", {}),
+        ("TIFF", {}),
+        ("WEBP", {"quality": 80}),
+    ):
+        buf = io.BytesIO()
+        im.save(buf, format=fmt, **kw)
+        seeds[fmt] = buf.getvalue()
+    escaped, reasons = [], set()
+    for fmt, data in seeds.items():
+        for k, mutated in enumerate(_mutations(rng, data, 60)):
+            path = tmp_path / f"{fmt}-{k}.img"
+            path.write_bytes(mutated)
+            for decode in (
+                lambda p: open_image(p),
+                lambda p: open_image(p, draft_size=(8, 8)),
+                lambda p: load_rgb(p, draft_size=(8, 8)),
+                decode_for_colorize,
+            ):
+                try:
+                    decode(path)
+                except ImageRejected as e:
+                    reasons.add(e.reason)
+                except Exception as e:  # noqa: BLE001 - the point of the test
+                    escaped.append(f"{path.name}: {type(e).__name__}: {e}")
+    assert not escaped, escaped[:10]
+    assert "unreadable" in reasons

@@ -89,12 +89,22 @@ def open_image(path: str | Path, limits: DecodeLimits = ANY_SIZE, *, draft_size=
     if not path.is_file():
         broken = path.is_symlink()
         raise ImageRejected("missing", f"{'broken symbolic link' if broken else 'no such file'}")
+    try:
+        return _open_image(path, limits, draft_size)
+    except ImageRejected:
+        raise
+    except Exception as e:  # noqa: BLE001 - any decoder failure is this file's, not the stage's
+        # e.g. struct.error from rewriting a malformed EXIF while applying its orientation
+        raise _decode_error(e) from None
+
+
+def _open_image(path: Path, limits: DecodeLimits, draft_size) -> Image.Image:
     Image.MAX_IMAGE_PIXELS = None  # DecodeLimits.max_pixels rules (checked below)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             im = Image.open(path)
-        except (OSError, ValueError, SyntaxError) as e:  # UnidentifiedImageError is an OSError
+        except Exception as e:  # noqa: BLE001 - not an image (UnidentifiedImageError), ...
             raise ImageRejected("unreadable", f"{type(e).__name__}: {e}") from None
         with im:
             _check_size(im.size, limits)
@@ -104,11 +114,8 @@ def open_image(path: str | Path, limits: DecodeLimits = ANY_SIZE, *, draft_size=
                     return _to_standard_mode(fast)
             if draft_size is not None and im.format == "JPEG":
                 im.draft("RGB" if im.mode != "L" else "L", tuple(int(s) for s in draft_size))
-            try:
-                im.load()
-                im = ImageOps.exif_transpose(im)
-            except (OSError, ValueError, SyntaxError, SystemError) as e:
-                raise _decode_error(e) from None
+            im.load()
+            im = ImageOps.exif_transpose(im)
     return _to_standard_mode(im)
 
 

@@ -49,3 +49,33 @@ def write_shards(directory: Path, n: int, size: int = 16, per_shard: int = 5, se
         for lst, p in zip(out, (files.Y, files.UV, files.index), strict=True):
             lst.append(p)
     return out
+
+
+def exif_segment(entries) -> bytes:
+    """A raw EXIF segment (little-endian TIFF, one IFD) of ``(tag, type, count, value)``
+    entries, ``value`` an int (SHORT) or bytes, written as given: unlike PIL's writer it lets
+    a tag carry the wrong type, as cameras and editors sometimes write it."""
+    import struct
+
+    data_at = 8 + 2 + 12 * len(entries) + 4
+    body, extra = b"", b""
+    for tag, typ, count, value in entries:
+        head = struct.pack("<HHI", tag, typ, count)
+        if isinstance(value, int):
+            body += head + struct.pack("<HH", value, 0)
+        elif len(value) <= 4:
+            body += head + value.ljust(4, b"\0")
+        else:
+            body += head + struct.pack("<I", data_at + len(extra))
+            extra += value
+    ifd = struct.pack("<H", len(entries)) + body + b"\0\0\0\0"
+    return b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd + extra
+
+
+def save_bad_exif_jpeg(path: Path, h: int = 40, w: int = 60, seed: int = 0) -> Path:
+    """A JPEG whose EXIF has an orientation and a numeric tag (ResolutionUnit) stored as
+    text: rotating it by its orientation and rewriting the EXIF raises ``struct.error``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    exif = exif_segment([(0x0112, 3, 1, 6), (0x0128, 2, 6, b"inch\0\0")])
+    Image.fromarray(natural_rgb(h, w, seed)).save(path, format="JPEG", quality=90, exif=exif)
+    return path
