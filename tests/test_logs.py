@@ -25,3 +25,15 @@ def test_debug_goes_to_the_file_and_info_to_the_console(tmp_path, capfd):
         for h in logging.getLogger().handlers[:]:
             logging.getLogger().removeHandler(h)
             h.close()
+
+
+def test_a_name_that_is_not_utf8_is_logged_readably(tmp_path):
+    import logging
+    import os
+
+    from colorcnn.logs import setup_logging
+
+    setup_logging(tmp_path / "rule.log")
+    logging.getLogger("t").warning("skipped %s", os.fsdecode(b"caf\xe9.jpg"))
+    logging.shutdown()
+    assert "skipped caf\\udce9.jpg" in (tmp_path / "rule.log").read_text()

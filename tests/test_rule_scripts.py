@@ -236,7 +236,12 @@ def test_sample_and_demo_scripts(tmp_path, run_script):
         "sample",
         output={"manifest": tmp_path / "m.tsv"},
         params=dict(
-            source="ilsvrc", root=str(demo / "ILSVRC2012"), n_images=10, allow_fewer=False, seed=1
+            source="ilsvrc",
+            root=str(demo / "ILSVRC2012"),
+            n_images=10,
+            n_val_images=2,
+            allow_fewer=False,
+            seed=1,
         ),
         log=[tmp_path / "s.log"],
     )

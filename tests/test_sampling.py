@@ -97,3 +97,39 @@ def test_errors_name_the_problem(tmp_path):
     (tmp_path / "bad2.tsv").write_text("# root: x\npath\tclass\n")
     with pytest.raises(ValueError, match=r"header \['path', 'class'\], expected"):
         read_manifest(tmp_path / "bad2.tsv")
+
+
+def test_a_file_name_that_is_not_utf8_is_sampled_and_written_losslessly(tmp_path):
+    """Linux allows any bytes but / in a name (old archives are full of Latin-1 ones): it is
+    sampled like any other, its name round-trips through the manifest, and it opens."""
+    import os
+
+    from colorcnn.config import PrepareOptions
+    from colorcnn.shards import convert_image
+    from colorcnn.testimages import save_jpeg
+
+    root = make_ilsvrc_tree(tmp_path / "I", 2, 2)
+    cls = root / "train" / "n00000000"
+    odd = os.fsdecode(b"caf\xe9.JPEG")  # Latin-1 e-acute: not UTF-8
+    save_jpeg(cls / odd, 80, 80, seed=7)
+    got_root, entries = sample_training_set("ilsvrc", root, 5, seed=1)  # all five
+    assert f"n00000000/{odd}" in {e.path for e in entries}  # relative to train/
+    write_manifest(tmp_path / "m.tsv", entries, got_root)
+    assert b"caf\xe9.JPEG" in (tmp_path / "m.tsv").read_bytes()  # the name's own bytes
+    back_root, back = read_manifest(tmp_path / "m.tsv")
+    assert [e.path for e in back] == [e.path for e in entries]
+    y, _uv = convert_image(back_root / f"n00000000/{odd}", PrepareOptions(image_size=32))
+    assert y.shape == (32, 32)
+
+
+def test_held_out_images_are_named_in_the_message_and_never_silently_lost(caplog):
+    """The manifest holds data.n_images + data.n_val_images rows: a shortfall names both, and
+    allow_fewer must not shrink the validation set to nothing without a word."""
+    classes = _classes(2, per=lambda c: 5)  # 10 files
+    with pytest.raises(ValueError, match=r"data\.n_images 8 \+ data\.n_val_images 4 held out"):
+        stratified_sample(classes, 12, seed=1, held_out=4)
+    with pytest.raises(ValueError, match="validation set would be empty"):
+        stratified_sample(classes, 14, seed=1, allow_fewer=True, held_out=4)
+    with caplog.at_level("WARNING"):
+        assert len(stratified_sample(classes, 12, seed=1, allow_fewer=True, held_out=4)) == 10
+    assert "2 of them held out for validation" in caplog.text

@@ -18,7 +18,10 @@ def setup_logging(
     handlers: list[logging.Handler] = [stream]
     if logfile:
         Path(logfile).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(logfile, mode=mode))
+        # a file name that is not UTF-8 is logged with its odd bytes as \xNN, never an error
+        handlers.append(
+            logging.FileHandler(logfile, mode=mode, encoding="utf-8", errors="backslashreplace")
+        )
     logging.basicConfig(
         level=logging.DEBUG,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -36,8 +36,10 @@ class Entry:
 
 
 def seeded_rank_key(seed: int, text: str) -> bytes:
-    """A stable pseudo-random sort key for ``text`` (BLAKE2b of the seed and the text)."""
-    return hashlib.blake2b(f"{seed}\0{text}".encode(), digest_size=16).digest()
+    """A stable pseudo-random sort key for ``text`` (BLAKE2b of the seed and the text). A file
+    name that is not UTF-8 (kept by Python as surrogate escapes) hashes as its own bytes."""
+    key = f"{seed}\0{text}".encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(key, digest_size=16).digest()
 
 
 def walk_images(root: str | Path):
@@ -70,7 +72,12 @@ def list_class_tree(root: str | Path) -> dict[str, list[str]]:
 
 
 def stratified_sample(
-    classes: dict[str, list[str]], n: int, seed: int, *, allow_fewer: bool = False
+    classes: dict[str, list[str]],
+    n: int,
+    seed: int,
+    *,
+    allow_fewer: bool = False,
+    held_out: int = 0,
 ) -> list[Entry]:
     """Choose ``n`` files, round-robin over classes in seeded-hash order.
 
@@ -83,6 +90,9 @@ def stratified_sample(
         ``allow_fewer`` (then all files are taken and a warning is logged).
     seed : int
         Seed of the ranking hash.
+    held_out : int
+        How many of the ``n`` are the validation images (the manifest's last rows): named in
+        a shortfall's message, and with ``allow_fewer`` an empty validation set is refused.
 
     Returns
     -------
@@ -96,10 +106,25 @@ def stratified_sample(
     if total == 0:
         raise ValueError("no image files found to sample from")
     if n > total:
-        msg = f"asked for {n} images but only {total} exist in {len(classes)} classes"
+        asked = f"{n - held_out} + data.n_val_images {held_out} held out" if held_out else ""
+        msg = f"asked for {n} images{f' (data.n_images {asked})' if asked else ''} but only "
+        msg += f"{total} exist in {len(classes)} classes"
+        lower = "data.n_images or data.n_val_images" if held_out else "data.n_images"
         if not allow_fewer:
-            raise ValueError(msg + "; lower data.n_images or set data.allow_fewer: true")
-        log.warning("%s; taking all %d (allow_fewer is set)", msg, total)
+            raise ValueError(f"{msg}; lower {lower} or set data.allow_fewer: true")
+        val = max(0, total - (n - held_out))
+        if held_out and val == 0:
+            raise ValueError(
+                f"{msg}: with allow_fewer every image would be a training image and the "
+                f"validation set would be empty; lower data.n_images to at most "
+                f"{max(0, total - held_out)} (or set data.n_val_images: 0 and train.val_every: 0)"
+            )
+        log.warning(
+            "%s; taking all %d (allow_fewer is set)%s",
+            msg,
+            total,
+            f", {val} of them held out for validation" if held_out else "",
+        )
         n = total
     ranked = {
         c: sorted(paths, key=lambda p: seeded_rank_key(seed, p)) for c, paths in classes.items()
@@ -145,7 +170,13 @@ def read_manifest(path: str | Path, rows: slice | None = None) -> tuple[Path, li
 
 
 def sample_training_set(
-    source: str, root: str | Path, n: int, seed: int, *, allow_fewer: bool = False
+    source: str,
+    root: str | Path,
+    n: int,
+    seed: int,
+    *,
+    allow_fewer: bool = False,
+    held_out: int = 0,
 ) -> tuple[Path, list[Entry]]:
     """Select training images from an ILSVRC-2012 train tree or any folder tree.
 
@@ -167,5 +198,5 @@ def sample_training_set(
         raise ValueError(f"{root} has no class folders: expected ILSVRC-2012 train/nXXXXXXXX/")
     n_files = sum(map(len, classes.values()))
     log.info("listed %d files in %d classes under %s", n_files, len(classes), root)
-    entries = stratified_sample(classes, n, seed, allow_fewer=allow_fewer)
+    entries = stratified_sample(classes, n, seed, allow_fewer=allow_fewer, held_out=held_out)
     return root, with_sizes(root, entries)

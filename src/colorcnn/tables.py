@@ -25,6 +25,10 @@ from pathlib import Path
 
 from .files import atomic_path
 
+#: How every table is read and written: UTF-8, and a file name that is not UTF-8 (legal on
+#: Linux; Python keeps its bytes as surrogate escapes) as its own bytes, losslessly.
+TEXT = {"encoding": "utf-8", "errors": "surrogateescape"}
+
 log = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ("path", "class", "bytes")
@@ -81,7 +85,7 @@ def write_tsv(
     path: str | Path, columns: Sequence[str], rows: Iterable, meta: dict | None = None
 ) -> None:
     """Write ``# key: value`` lines for ``meta``, the header and the rows, atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", **TEXT) as f:
         for k, v in (meta or {}).items():
             f.write(f"# {k}: {v}\n")
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
@@ -104,7 +108,7 @@ def read_tsv(
     Errors name the file and what was expected.
     """
     meta: dict[str, str] = {}
-    with open(path, newline="") as f:
+    with open(path, newline="", **TEXT) as f:
         line = f.readline()
         while line.startswith("# "):
             key, sep, value = line[2:].rstrip("\n").partition(": ")
@@ -153,7 +157,7 @@ def concat_tsv(inputs: Iterable[str | Path], output: str | Path) -> int:
 
 
 def _header(path) -> list[str]:
-    with open(path) as f:
+    with open(path, **TEXT) as f:
         return next(ln for ln in f if not ln.startswith("# ")).rstrip("\n").split("\t")
 
 
@@ -162,7 +166,7 @@ def append_row(path: str | Path, columns: Sequence[str], row: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
-    with open(path, "a", newline="") as f:
+    with open(path, "a", newline="", **TEXT) as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         if new:
             w.writerow(columns)
@@ -188,10 +192,17 @@ def write_frame(df, path: str | Path, columns: Sequence[str] | None = None) -> N
     if columns is not None and tuple(df.columns) != tuple(columns):
         raise ValueError(f"{path}: columns {list(df.columns)}, expected {list(columns)}")
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+        df.to_csv(tmp, sep="\t", index=False, float_format="%.6g", **TEXT)
 
 
 def read_frame(path: str | Path):
     import pandas as pd
 
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["", "nan", "NaN"])
+    return pd.read_csv(
+        path,
+        sep="\t",
+        keep_default_na=False,
+        na_values=["", "nan", "NaN"],
+        encoding="utf-8",
+        encoding_errors="surrogateescape",
+    )

@@ -21,6 +21,7 @@ rule sample:
         source="ilsvrc" if S.data.source == "demo" else S.data.source,
         root=training_root,
         n_images=S.data.n_sampled,
+        n_val_images=S.data.n_val_images,
         allow_fewer=S.data.allow_fewer,
         seed=S.data.seed,
     script:
