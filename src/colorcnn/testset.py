@@ -46,12 +46,10 @@ def list_sun(root: str | Path, list_file: str | Path | None = None):
     if list_file is not None:
         if not root.is_dir():
             raise FileNotFoundError(f"SUN397 root {root} is not a directory")
-        lines = Path(list_file).read_text().splitlines()
-        paths = [p for p in (ln.strip().lstrip("/") for ln in lines) if p]
+        paths, misplaced = read_partition_list(list_file, root)
     else:
-        paths = ["/".join((*parts, f)) for parts, f in walk_images(root)]
+        paths, misplaced = ["/".join((*parts, f)) for parts, f in walk_images(root)], []
     cats: dict[str, list[str]] = {}
-    misplaced = []
     for p in paths:
         try:
             cats.setdefault(sun_category(p), []).append(p)
@@ -60,6 +58,33 @@ def list_sun(root: str | Path, list_file: str | Path | None = None):
     if not cats:
         raise ValueError(f"no SUN397 images found under {root}")
     return cats, misplaced
+
+
+def read_partition_list(list_file: str | Path, root: Path) -> tuple[list[str], list[tuple]]:
+    """The paths an official partition list names, relative to ``root``, each once, in order.
+
+    Normalised as real list files need: a UTF-8 byte-order mark and Windows line ends are
+    dropped, a line that repeats an earlier one is dropped (it would put an image in the
+    test set twice), an absolute path under ``root`` is taken relative to it, and a line
+    with a ``..`` segment (it would climb out of the root, and the output out of
+    ``colorize/images/``) is refused with reason ``layout``. Names that are not UTF-8 are
+    kept as their bytes."""
+    text = Path(list_file).read_text(encoding="utf-8-sig", errors="surrogateescape")
+    prefix = str(root).rstrip("/") + "/"
+    paths, refused, seen = [], [], set()
+    for line in text.splitlines():
+        p = line.strip()
+        if p.startswith(prefix):
+            p = p[len(prefix) :]
+        p = p.lstrip("/")
+        if not p or p in seen:
+            continue
+        seen.add(p)
+        if ".." in p.split("/"):
+            refused.append((p, "layout", f"a '..' segment leaves the root ({list_file})"))
+        else:
+            paths.append(p)
+    return paths, refused
 
 
 def test_limits(max_pixels: int) -> DecodeLimits:
@@ -117,9 +142,27 @@ def sample_test_set(
                     need[c] -= 1
                 else:
                     rejected.append((p, r.reason, r.detail))
+    if not rows:
+        raise ValueError(_empty_test_set(root, list_file, rejected, min_chroma))
     _report_shortfall(need, n_per_category, len(ranked))
     rows.sort(key=lambda r: (r[1], seeded_rank_key(seed, r[0])))
     return rows, rejected
+
+
+def _empty_test_set(root, list_file, rejected, min_chroma: float) -> str:
+    """Why no test image is usable, and what to change (colorize and score would run on
+    nothing and the study would fail far from the cause)."""
+    from collections import Counter
+
+    counts = Counter(reason for _, reason, _ in rejected)
+    why = ", ".join(f"{r}: {n}" for r, n in counts.most_common())
+    where = f"{root}" + (f" (list {list_file})" if list_file else "")
+    examples = "; ".join(f"{p}: {reason} ({detail})" for p, reason, detail in rejected[:5])
+    return (
+        f"no usable test image under {where}: {len(rejected)} rejected ({why}), e.g. "
+        f"{examples}. Point test.root (or test.list_file) at colour photographs; for "
+        f"near-gray ones lower test.min_chroma (now {min_chroma})."
+    )
 
 
 def _next_candidates(ranked, pos, need) -> list[tuple[str, str]]:
