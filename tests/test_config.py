@@ -158,3 +158,65 @@ def test_lr_decays_by_epochs_or_by_steps():
     ]
     by_step = TrainConfig(lr=0.08, lr_step=2, lr_gamma=0.5, lr_step_unit="step")
     assert [by_step.lr_at(s, steps_per_epoch=10) for s in (0, 1, 2, 4)] == [0.08, 0.08, 0.04, 0.02]
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ({"study": {"variants": {"paper": {}, "x": {"train": {"lr": "1e-3"}}}}}, "x.train.lr"),
+        ({"study": {"variants": {"paper": {}, "x": {"train": {"batch_size": "8"}}}}}, "batch_size"),
+        ({"study": {"variants": {"paper": {}, "x": {"train": {"epochs": 1.5}}}}}, "x.train.epochs"),
+        ({"study": {"variants": {"paper": {}, "x": {"model": {"a_channels": 8.0}}}}}, "a_channels"),
+        ({"data": {"image_size": 32.0}}, "data.image_size"),
+        ({"data": {"shard_size": 32.0}}, "data.shard_size"),
+        ({"train": {"lr": "0.001"}}, "train.lr"),
+        ({"colorize": {"batch_size": 0}}, "colorize.batch_size"),
+        ({"colorize": {"batch_size": -1}}, "colorize.batch_size"),
+        ({"colorize": {"threads": 0}}, "colorize.threads"),
+        ({"data": {"threads": -2}}, "data.threads"),
+        ({"test": {"threads": 0}}, "test.threads"),
+        ({"score": {"threads": 0}}, "score.threads"),
+        ({"train": {"threads": 0}}, "train.threads"),
+    ],
+)
+def test_every_value_is_typed_and_ranged_before_any_job(override, key):
+    """Values that passed the check and crashed a later job: variant overrides were never
+    type-checked, JSON Schema's integer accepts 32.0, and several counts had no range."""
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        parse_config(workflow_config(override), check_files=False)
+
+
+def test_home_folders_and_trailing_slashes_in_paths_are_normalised(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "SUN397").mkdir()
+    s = parse_config(
+        workflow_config(
+            {
+                "paths": {"results": "~/out/results/"},
+                "test": {"source": "sun397", "root": "~/SUN397/"},
+            }
+        )
+    )
+    assert s.paths.results == str(tmp_path / "out" / "results")
+    assert s.test.root == str(tmp_path / "SUN397")
+
+
+def test_a_duplicated_yaml_key_is_an_error_naming_it(tmp_path):
+    """YAML lets the last of two equal keys win silently; a configuration file must not."""
+    from colorcnn.config import check_config_file
+
+    f = tmp_path / "my.yaml"
+    f.write_text("train:\n  epochs: 2\n  lr: 0.1\n  epochs: 3\n")
+    with pytest.raises(ConfigError, match=r"my\.yaml.*train\.epochs.*twice"):
+        check_config_file(f)
+    check_config_file(ROOT / "config" / "config.yaml")  # the shipped ones are fine
+    check_config_file(ROOT / "config" / "paper.yaml")
+
+
+def test_a_duplicated_key_deep_in_a_variant_is_named_with_its_path(tmp_path):
+    from colorcnn.config import check_config_file
+
+    f = tmp_path / "my.yaml"
+    f.write_text("study:\n  variants:\n    x:\n      train: {lr: 0.1, lr: 0.2}\n")
+    with pytest.raises(ConfigError, match=r"study\.variants\.x\.train\.lr is given twice"):
+        check_config_file(f)

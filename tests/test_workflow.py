@@ -471,3 +471,10 @@ def test_editing_the_library_code_a_rule_runs_reruns_that_rule_only(tmp_path):
         f.write("\n# an edit the backbone rule runs\n")
     r = snakemake(wd, target, "-n")
     assert "Params have changed" in r.stdout and job_counts(r.stdout) == {"backbone": 1}
+
+
+def test_a_key_given_twice_in_a_configfile_stops_the_run_naming_it(tmp_path):
+    wd = copy_workflow(tmp_path / "wf")
+    (tmp_path / "dup.yaml").write_text("train:\n  epochs: 2\n  epochs: 3\n")
+    r = snakemake(wd, "-n", "--configfile", str(tmp_path / "dup.yaml"), check=False)
+    assert r.returncode != 0 and "train.epochs is given twice" in r.stdout + r.stderr

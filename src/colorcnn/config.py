@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 #: Layers whose outputs make up the hypercolumn T, in order, with their channel counts.
 TAP_CHANNELS = {"input": 3, "conv1_2": 64, "conv2_2": 128, "conv3_3": 256}
@@ -36,6 +36,41 @@ def _require(ok: bool, key: str, value, expected: str) -> None:
 
 def _one_of(key: str, value, allowed) -> None:
     _require(value in allowed, key, value, f"one of {list(allowed)}")
+
+
+#: what a field's annotation admits (YAML 1.1 reads ``1e-3`` as a string, ``32.0`` is no int)
+_TYPES = {
+    "int": ((int,), "an integer"),
+    "float": ((int, float), "a number"),
+    "str": ((str,), "a string"),
+    "bool": ((bool,), "true or false"),
+}
+
+
+def _check_types(cls, values: dict, key_of) -> None:
+    """Each value of ``values`` has the type of ``cls``'s field of that name (a bool is not
+    an integer); ``key_of(name)`` names the configuration key in the message."""
+    for f in fields(cls):
+        if f.name not in values or str(f.type) not in _TYPES:
+            continue
+        v = values[f.name]
+        types, expected = _TYPES[str(f.type)]
+        if not isinstance(v, types) or (isinstance(v, bool) and f.type != "bool"):
+            raise ConfigError(
+                f"{key_of(f.name)} must be {expected}, got {v!r} ({type(v).__name__})"
+                + (": YAML reads 1e-3 as text, write 1.0e-3" if isinstance(v, str) else "")
+            )
+
+
+def _typed(cls, values: dict, section: str):
+    """``cls(**values)`` after checking every value's type (keys ``section.<name>``)."""
+    _check_types(cls, values, lambda name: f"{section}.{name}")
+    return cls(**values)
+
+
+def _path(value: str) -> str:
+    """A path from the configuration: ``~`` expanded, trailing and doubled slashes dropped."""
+    return os.path.normpath(os.path.expanduser(value)) if value else value
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -329,6 +364,33 @@ class Settings:
 
 # --- parsing ----------------------------------------------------------------------------------
 
+
+def check_config_file(path: str | os.PathLike) -> None:
+    """A configuration file whose mappings repeat a key is an error naming the file and the
+    key (YAML, and so Snakemake, silently keeps the last of the two)."""
+    import yaml  # Snakemake's dependency: here while the DAG is built
+
+    def walk(node, where: tuple) -> None:
+        if isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                walk(item, where)
+        if not isinstance(node, yaml.MappingNode):
+            return
+        seen: dict = {}
+        for key, value in node.value:
+            if key.value in seen:
+                dotted = ".".join((*where, str(key.value)))
+                raise ConfigError(
+                    f"{path}: {dotted} is given twice (lines {seen[key.value] + 1} and "
+                    f"{key.start_mark.line + 1}); YAML keeps the last one silently"
+                )
+            seen[key.value] = key.start_mark.line
+            walk(value, (*where, str(key.value)))
+
+    with open(path) as f:
+        walk(yaml.compose(f, Loader=yaml.SafeLoader), ())
+
+
 JOB_KEYS = tuple(f.name for f in fields(JobResources))
 HEAD_KEYS = tuple(f.name for f in fields(HeadConfig))
 #: train.* config keys that are TrainConfig fields (the seed comes from study.seeds).
@@ -344,39 +406,39 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
     :class:`ConfigError` naming the key.
     """
     d, t = config["data"], config["test"]
-    prepare = PrepareOptions(
-        **{k: d[k] for k in (f.name for f in fields(PrepareOptions))},
-    )
-    data = DataSettings(
-        **{k: d[k] for k in ("source", "root", "n_images", "n_val_images", "allow_fewer")},
-        seed=d["seed"],
-        shard_size=d["shard_size"],
-        threads=d["threads"],
-        prepare=prepare,
-    )
+    prepare = _typed(PrepareOptions, {f.name: d[f.name] for f in fields(PrepareOptions)}, "data")
+    data_keys = [f.name for f in fields(DataSettings) if f.name != "prepare"]
+    _check_types(DataSettings, {k: d[k] for k in data_keys}, lambda k: f"data.{k}")
+    data = DataSettings(**{k: d[k] for k in data_keys}, prepare=prepare)
+    data = replace(data, root=_path(data.root))
     _one_of("data.source", data.source, ("demo", "ilsvrc", "folder"))
     _require(data.n_images >= 1, "data.n_images", data.n_images, ">= 1")
     _require(data.n_val_images >= 0, "data.n_val_images", data.n_val_images, ">= 0")
     _require(data.shard_size >= 1, "data.shard_size", data.shard_size, ">= 1")
     _one_of("demo.dataset", config["demo"]["dataset"], ("photos", "learnable"))
-    test = TestSettings(**t)
+    test = _typed(TestSettings, t, "test")
+    test = replace(test, root=_path(test.root), list_file=_path(test.list_file))
     _one_of("test.source", test.source, ("demo", "sun397"))
     _require(test.n_per_category >= 1, "test.n_per_category", test.n_per_category, ">= 1")
-    c = ColorizeSettings(**config["colorize"])
+    c = _typed(ColorizeSettings, config["colorize"], "colorize")
+    _require(c.batch_size >= 1, "colorize.batch_size", c.batch_size, ">= 1")
     _one_of("colorize.alpha", c.alpha, ("drop", "keep"))
     _require(0 <= c.png_compression <= 9, "colorize.png_compression", c.png_compression, "0-9")
-    score = ScoreSettings(**config["score"])
+    score = _typed(ScoreSettings, config["score"], "score")
     _one_of("score.resolution", score.resolution, ("original", "model"))
     _require(score.n_boot >= 100, "score.n_boot", score.n_boot, ">= 100")
-    gallery = GallerySettings(**config["gallery"])
+    gallery = _typed(GallerySettings, config["gallery"], "gallery")
+    for section, value in (("data", data), ("test", test), ("colorize", c), ("score", score)):
+        _require(value.threads >= 1, f"{section}.threads", value.threads, ">= 1")
     _require(gallery.thumb_size >= 16, "gallery.thumb_size", gallery.thumb_size, ">= 16")
     _require(gallery.view_size >= 0, "gallery.view_size", gallery.view_size, ">= 0")
     _require(gallery.per_page >= 1, "gallery.per_page", gallery.per_page, ">= 1")
     _require(gallery.threads >= 1, "gallery.threads", gallery.threads, ">= 1")
     runs, reference = _parse_study(config, data)
-    paths = Paths(**config["paths"])
+    paths = _typed(Paths, config["paths"], "paths")
     for key, value in asdict(paths).items():
         _require(bool(value), f"paths.{key}", value, "a folder")
+    paths = Paths(**{k: _path(v) for k, v in asdict(paths).items()})
     if check_files:
         _check_files(data, test)
     return Settings(
@@ -424,9 +486,21 @@ def _parse_study(config: dict, data: DataSettings) -> tuple[tuple[Run, ...], str
         _require(not unknown, f"study.variants.{name}", sorted(unknown), "model, train or claim")
         model = _merged(config["model"], over.get("model"), f"study.variants.{name}.model")
         train = _merged(config["train"], over.get("train"), f"study.variants.{name}.train")
+        for section, merged, cls in (
+            ("model", model, HeadConfig),
+            ("train", train, JobResources),
+            ("train", train, TrainConfig),
+        ):
+            ours = over.get(section) or {}
+
+            def key_of(k, section=section, ours=ours, name=name):
+                return f"study.variants.{name}.{section}.{k}" if k in ours else f"{section}.{k}"
+
+            _check_types(cls, merged, key_of)
         head = HeadConfig(**{k: model[k] for k in HEAD_KEYS})
         resources = JobResources(**{k: train[k] for k in JOB_KEYS})
         _require(resources.gpus >= 0, "train.gpus", resources.gpus, ">= 0")
+        _require(resources.threads >= 1, "train.threads", resources.threads, ">= 1")
         for seed in seeds:
             cfg = TrainConfig(**{k: train[k] for k in TRAIN_KEYS}, seed=seed)
             _check_run(cfg, resources, data, name)

@@ -52,13 +52,15 @@ os.environ.update(
 )  # the rule scripts' _bootstrap reads it
 
 from colorcnn.backbone import plan_backbone  # noqa: E402
-from colorcnn.config import parse_config  # noqa: E402
+from colorcnn.config import check_config_file, parse_config  # noqa: E402
 from colorcnn.layout import RUN_FOLDER, SHARD_KINDS, SHARD_NAME, shard_id  # noqa: E402
 from colorcnn.provenance import library_digest  # noqa: E402
 from colorcnn.systems import BASELINES  # noqa: E402
 
 # --- settings (every value checked here, before any job runs) -------------------------------
 
+for _configfile in workflow.configfiles:  # a key given twice: YAML keeps the last silently
+    check_config_file(_configfile)
 S = parse_config(config)
 BACKBONE = plan_backbone(
     S.backbone_weights, download=S.download_weights, data_source=S.data.source
