@@ -108,3 +108,84 @@ def test_commands_that_need_no_network_never_import_torch(tmp_path, command):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "HEAVY []" in r.stdout, r.stdout[-500:]
+
+
+def _colorize(tmp_path, *inputs, checkpoint, out=None, extra=()):
+    out = out or tmp_path / "out"
+    return main(
+        [
+            "colorize",
+            *map(str, inputs),
+            "-o",
+            str(out),
+            "--checkpoint",
+            str(checkpoint),
+            "--quiet",
+            *extra,
+        ]
+    )
+
+
+def test_a_checkpoint_that_does_not_fit_its_config_is_a_message_and_exit_2(
+    tmp_path, checkpoint, capsys
+):
+    import torch
+
+    save_jpeg(tmp_path / "in" / "a.jpg", 30, 40)
+    ck = torch.load(checkpoint, weights_only=True)
+    ck["head_config"]["a_channels"] += 1  # the weights are the other width
+    torch.save(ck, tmp_path / "wrong.pt")
+    del ck["model"]
+    torch.save(ck, tmp_path / "nomodel.pt")
+    for bad in ("wrong.pt", "nomodel.pt"):
+        assert _colorize(tmp_path, tmp_path / "in", checkpoint=tmp_path / bad) == 2
+        err = capsys.readouterr().err
+        assert f"colorcnn colorize: checkpoint {tmp_path / bad}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("size", ["0", "-1"])
+def test_a_batch_size_below_one_is_refused_by_the_parser(tmp_path, checkpoint, size, capsys):
+    save_jpeg(tmp_path / "in" / "a.jpg", 30, 40)
+    with pytest.raises(SystemExit) as e:
+        _colorize(tmp_path, tmp_path / "in", checkpoint=checkpoint, extra=["--batch-size", size])
+    assert e.value.code == 2 and "must be at least 1" in capsys.readouterr().err
+
+
+def test_every_input_unreadable_is_exit_2(tmp_path, checkpoint, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jpg").write_text("not an image")
+    assert _colorize(tmp_path, tmp_path / "in", checkpoint=checkpoint) == 2
+    assert "nothing could be colorized" in capsys.readouterr().err
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_colorized_again(tmp_path, checkpoint):
+    save_jpeg(tmp_path / "in" / "a.jpg", 30, 40)
+    out = tmp_path / "in" / "colorized"
+    for _ in range(2):
+        assert _colorize(tmp_path, tmp_path / "in", checkpoint=checkpoint, out=out) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == ["a.jpg.png"]
+
+
+def test_leftovers_of_a_killed_run_are_removed(tmp_path, checkpoint):
+    save_jpeg(tmp_path / "in" / "a.jpg", 30, 40)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".tmp-12345-a.jpg.png").write_bytes(b"half a PNG")  # SIGTERM while writing
+    assert _colorize(tmp_path, tmp_path / "in", checkpoint=checkpoint) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg.png"]
+
+
+def test_cli_score_applies_exif_rotation_and_explains_two_sizes(tmp_path, capsys):
+    from colorcnn.testimages import exif_segment
+
+    rgb = natural_rgb(40, 60)
+    Image.fromarray(rgb).save(
+        tmp_path / "rot.jpg", quality=95, exif=exif_segment([(0x0112, 3, 1, 6)])
+    )
+    upright = np.asarray(Image.open(tmp_path / "rot.jpg").transpose(Image.Transpose.ROTATE_270))
+    Image.fromarray(upright).save(tmp_path / "col.png")  # what colorize writes: upright
+    assert main(["score", str(tmp_path / "rot.jpg"), str(tmp_path / "col.png")]) == 0
+    Image.fromarray(natural_rgb(30, 30)).save(tmp_path / "small.png")
+    assert main(["score", str(tmp_path / "col.png"), str(tmp_path / "small.png")]) == 2
+    err = capsys.readouterr().err
+    assert "different sizes" in err and "Traceback" not in err

@@ -44,7 +44,7 @@ def _colorize(a):
     from .colorize import Colorizer, check_output_dir, collect_inputs, colorize_files
 
     try:  # everything that can be checked before the model is loaded
-        pairs = collect_inputs(a.inputs)
+        pairs = collect_inputs(a.inputs, exclude=a.output)  # not our own earlier outputs
         if not pairs:
             raise ValueError("no input images found")
         out = check_output_dir(a.output)
@@ -57,19 +57,39 @@ def _colorize(a):
     for path, why in res["failed"]:
         print(f"failed {path}: {why}", file=sys.stderr)
     print(f"wrote {len(res['written'])} images to {out}, {len(res['failed'])} failed")
+    if not res["written"]:
+        print("colorcnn colorize: nothing could be colorized (see above)", file=sys.stderr)
+        return 2
     return 1 if res["failed"] else 0
 
 
 def _score(a):
     import numpy as np
-    from PIL import Image
 
+    from .images import ImageRejected, drop_alpha, open_image
     from .metrics import colourfulness, psnr, qssim, ssim
 
-    x = np.asarray(Image.open(a.reference).convert("RGB"))
-    y = np.asarray(Image.open(a.test).convert("RGB"))
+    try:  # decoded as every stage decodes: EXIF orientation applied, gray as RGB
+        x, y = (np.asarray(drop_alpha(open_image(p)).convert("RGB")) for p in (a.reference, a.test))
+    except ImageRejected as e:
+        print(f"colorcnn score: {e}", file=sys.stderr)
+        return 2
+    if x.shape != y.shape:
+        print(
+            f"colorcnn score: the images have different sizes ({x.shape[1]}x{x.shape[0]} and "
+            f"{y.shape[1]}x{y.shape[0]}): score a colorization against its own original",
+            file=sys.stderr,
+        )
+        return 2
     print(f"qssim\t{qssim(x, y):.6f}\nssim\t{ssim(x, y):.6f}\npsnr\t{psnr(x, y):.4f}")
     print(f"colourfulness\t{colourfulness(y):.4f}\ncolourfulness_gt\t{colourfulness(x):.4f}")
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _add_prepare_options(p: argparse.ArgumentParser) -> None:
@@ -117,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
     p.add_argument("-o", "--output", required=True, help="output folder for the PNGs")
     p.add_argument("--checkpoint", required=True, help="a model.pt / last.pt from training")
-    p.add_argument("--batch-size", type=int, default=col.batch_size)
+    p.add_argument("--batch-size", type=_at_least_one, default=col.batch_size)
     p.add_argument("--size", type=int, default=None, help="model input size (default: trained)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--alpha", default=col.alpha, choices=["drop", "keep"])

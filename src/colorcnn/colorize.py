@@ -25,10 +25,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .checkpoint import load_checkpoint, model_from_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
 from .color import RGB_TO_YUV, yuv_to_rgb_torch
 from .config import ColorizeOptions, DecodeLimits
-from .files import atomic_path
+from .files import TMP_PREFIX, atomic_path
 from .images import ANY_SIZE, ImageRejected, drop_alpha, open_image
 from .layout import is_image_name, output_name
 from .model import InferenceNet
@@ -94,15 +94,25 @@ class Colorizer:
     def from_checkpoint(cls, path, device="auto", size: int | None = None) -> Colorizer:
         dev = select_device(device)
         ck = load_checkpoint(path)
-        trained = ck["config"].get("image_size")
+        trained = (ck.get("config") or {}).get("image_size")
         image_size = size or trained
         if image_size is None:
             raise ValueError(f"{path} does not record its image size: pass size=")
         if trained and trained != image_size:
             log.warning("model trained at %d px is run at %d px", trained, image_size)
-        desc = ck["backbone_weights"]
-        log.info("checkpoint %s: step %s, backbone %s, size %d", path, ck["step"], desc, image_size)
-        return cls(model_from_checkpoint(ck), image_size, dev, bf16=True)
+        try:
+            model = model_from_checkpoint(ck)
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:  # missing keys, shapes
+            raise CheckpointError(
+                f"checkpoint {path} does not hold a network this version can run "
+                f"({type(e).__name__}: {str(e).splitlines()[0]}): use a model.pt or last.pt "
+                "that training wrote"
+            ) from None
+        desc = ck.get("backbone_weights", "?")
+        log.info(
+            "checkpoint %s: step %s, backbone %s, size %d", path, ck.get("step"), desc, image_size
+        )
+        return cls(model, image_size, dev, bf16=True)
 
     def model_input(self, y: np.ndarray) -> torch.Tensor:
         """Full-resolution Y → the network's input ``(1, size, size)`` (on the CPU)."""
@@ -125,18 +135,22 @@ class Colorizer:
         return [recombine(y, uv) for y, uv in zip(ys, self.predict_uv(ys), strict=True)]
 
 
-def collect_inputs(inputs) -> list[tuple[Path, Path]]:
+def collect_inputs(inputs, exclude: str | Path | None = None) -> list[tuple[Path, Path]]:
     """Expand files and folders into ``(path, output-relative path)`` pairs.
 
     A file given directly keeps its name; a folder's images keep their path relative to it
-    (searched recursively). Raises ``ValueError`` listing the inputs when two of them would
-    write the same output.
+    (searched recursively), except those under ``exclude`` (the output folder, when it lies
+    inside an input folder: its PNGs are not colorized again). Raises ``ValueError`` listing
+    the inputs when two of them would write the same output.
     """
+    skip = Path(exclude).resolve() if exclude is not None else None
     found = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
+                if skip is not None and f.resolve().is_relative_to(skip):
+                    continue
                 if f.is_file() and is_image_name(f.name):
                     found.append((f, output_name(f.relative_to(p))))
         else:
@@ -194,6 +208,8 @@ def colorize_files(
     be read, or an output that cannot be written, is logged and skipped, the rest goes on.
     """
     out_dir = Path(out_dir)
+    for leftover in out_dir.rglob(f"{TMP_PREFIX}*"):  # a killed run's half-written PNGs
+        leftover.unlink(missing_ok=True)
     outcome: list[tuple[str, str] | None] = [None] * len(pairs)  # per input: (kind, detail)
     batches = [range(i, min(i + batch_size, len(pairs))) for i in range(0, len(pairs), batch_size)]
 
