@@ -29,3 +29,16 @@ def test_damaged_checkpoint_names_the_file_and_the_fix(tmp_path, backbone_file, 
         T.train(job)
     last.unlink()
     assert T.train(job)["steps"] == 9  # resumed from prev.pt
+
+
+def test_the_same_checkpoint_is_the_same_bytes_wherever_it_is_written(tmp_path):
+    """torch.save to a path records the (temporary) file name in the archive; two identical
+    runs wrote model.pt files that differed."""
+    from conftest import small_model
+
+    from colorcnn.checkpoint import save_checkpoint
+
+    model = small_model()
+    for name in ("a/last.pt", "b/model.pt"):
+        save_checkpoint(tmp_path / name, model, step=3, config={"image_size": 32})
+    assert (tmp_path / "a/last.pt").read_bytes() == (tmp_path / "b/model.pt").read_bytes()

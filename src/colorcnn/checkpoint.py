@@ -47,8 +47,11 @@ def save_checkpoint(path: str | Path, model: ColorizationNet, **state) -> None:
         "torch_version": str(torch.__version__),
         **state,
     }
+    # through a file object: saved to a path, torch records the temporary file's name in the
+    # archive, and identical checkpoints would differ byte for byte
     with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
+        with open(tmp, "wb") as f:
+            torch.save(ckpt, f)
         if path.exists() and path.name == "last.pt":
             os.replace(path, path.with_name("prev.pt"))
 
