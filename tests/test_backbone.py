@@ -134,3 +134,20 @@ def test_a_checkpoint_loads_without_importing_torchvision(tmp_path):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.stdout.strip() == "False", r.stderr[-2000:]
+
+
+def test_loading_the_backbone_draws_from_the_rng_as_torchvision_does(tmp_path):
+    """Training seeds the RNG, loads the backbone, then initialises the head: a loader that
+    draws fewer random numbers (a lighter VGG-16 builder) silently changes every run's
+    trajectory under an unchanged run key (seen: the demo's numbers moved)."""
+    from torchvision.models import vgg16
+
+    path = tmp_path / "w.pt"
+    torch.save(B.random_prefix(0), path)
+    torch.manual_seed(5)
+    B.load_backbone(path)
+    ours = torch.rand(4)
+    torch.manual_seed(5)
+    vgg16(weights=None)
+    theirs = torch.rand(4)
+    assert torch.equal(ours, theirs)

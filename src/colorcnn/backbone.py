@@ -231,8 +231,12 @@ def vgg16_prefix(state, source) -> dict:
 def load_backbone(path: str | Path):
     """The frozen VGG-16 prefix from a resolved weights file: ``(features, sha256)``."""
     import torch
+    from torchvision.models import vgg16
 
-    features = vgg16_prefix_layers()
+    # torchvision's whole VGG-16, not vgg16_prefix_layers(): training seeds the RNG before
+    # this and initialises its head after, so the random numbers drawn here are part of
+    # every run's trajectory (the lighter builder is for inference: checkpoint loading)
+    features = vgg16(weights=None).features[:PREFIX_LAYERS]
     state = torch.load(path, map_location="cpu", weights_only=True)
     features.load_state_dict(vgg16_prefix(state, path))
     return features, sha256_file(path)
