@@ -70,10 +70,12 @@ def colorize_file(model: ECCV16, path, size: int = 256) -> np.ndarray:
     if rgb.ndim == 2:
         rgb = np.tile(rgb[:, :, None], 3)
     small = np.asarray(Image.fromarray(rgb).resize((size, size), resample=3))
-    lum = torch.Tensor(color.rgb2lab(rgb)[:, :, 0])[None, None]
-    lum_small = torch.Tensor(color.rgb2lab(small)[:, :, 0])[None, None]
+    dev = next(model.parameters()).device  # the inputs go where the model is (a GPU too)
+    lum = torch.Tensor(color.rgb2lab(rgb)[:, :, 0])[None, None].to(dev)
+    lum_small = torch.Tensor(color.rgb2lab(small)[:, :, 0])[None, None].to(dev)
     with torch.no_grad():
         ab = model(lum_small)
     ab = F.interpolate(ab, size=lum.shape[2:], mode="bilinear")
-    out = color.lab2rgb(torch.cat([lum, ab], dim=1)[0].numpy().transpose(1, 2, 0))
+    lab = torch.cat([lum, ab], dim=1)[0].cpu().numpy().transpose(1, 2, 0)
+    out = color.lab2rgb(lab)
     return (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
