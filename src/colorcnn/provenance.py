@@ -65,15 +65,30 @@ def run_id(key: dict) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
+def record_latest_run(latest: Path, rid: str, key: dict) -> None:
+    """Record the run id and key of the run now training, atomically (a reader never sees
+    half a file)."""
+    from .files import atomic_path
+
+    with atomic_path(latest) as tmp:
+        tmp.write_text(json.dumps({"run_id": rid, "key": key}, indent=1))
+
+
 def explain_new_run(latest: Path, rid: str, key: dict) -> None:
-    """Log why a run starts afresh instead of resuming the previous one."""
+    """Log why a run starts afresh instead of resuming the previous one. A damaged record
+    (empty, half written by an older version) is reported and ignored: it only explains."""
     if not latest.exists():
         return
-    prev = json.loads(latest.read_text())
-    if prev["run_id"] == rid:
+    try:
+        prev = json.loads(latest.read_text())
+        prev_id, prev_key = prev["run_id"], dict(prev["key"])
+    except (ValueError, KeyError, TypeError) as e:
+        log.warning("%s is damaged (%s: %s): ignored, it is rewritten", latest, type(e).__name__, e)
         return
-    changed = [k for k in key if prev["key"].get(k) != key[k]]
-    log.info("not resuming run %s: %s changed", prev["run_id"], ", ".join(changed) or "?")
+    if prev_id == rid:
+        return
+    changed = [k for k in key if prev_key.get(k) != key[k]]
+    log.info("not resuming run %s: %s changed", prev_id, ", ".join(changed) or "?")
 
 
 @functools.cache

@@ -38,7 +38,7 @@ from .config import HeadConfig, TrainConfig
 from .files import atomic_path
 from .loader import Gatherer, ShardRows, TrainBatches, batch_loader, validation_batches
 from .model import ColorizationNet, loss_fn
-from .provenance import code_version, explain_new_run, run_id, run_key
+from .provenance import code_version, explain_new_run, record_latest_run, run_id, run_key
 from .runtime import Preempted, Runtime, StopSignal, setup_runtime
 from .shards import fingerprint
 from .trainlog import MetricsLog
@@ -184,7 +184,7 @@ def start(job: Job) -> Session:
         log.info("starting run %s: %d images, %d steps/epoch, %d steps", rid, n, per, total)
     if rt.main:
         s.ckpt.parent.mkdir(parents=True, exist_ok=True)
-        latest.write_text(json.dumps({"run_id": rid, "key": key}, indent=1))
+        record_latest_run(latest, rid, key)
     log.info("backbone %s; device %s; world size %d", model.backbone_desc, rt.device, rt.world)
     return s
 
