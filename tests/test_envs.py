@@ -193,3 +193,21 @@ def test_the_scanner_skips_only_functions_that_exist():
 def test_import_scanner_follows_the_library():
     found = third_party_imports(ROOT / "workflow" / "scripts" / "colorize.py")
     assert {"torch", "numpy", "PIL", "torchvision"} <= found
+
+
+def test_declared_requirements_hold():
+    """requires-python is Snakemake's (8 and 9 need 3.11; pip on 3.10 failed), the report
+    needs pygments (snakemake[reports]), and the floor is the version CI dry-runs
+    (.ci/floor_dry_run.sh reads it from here)."""
+    from importlib.metadata import metadata
+
+    from packaging.specifiers import SpecifierSet
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ours = SpecifierSet(project["requires-python"])
+    theirs = SpecifierSet(metadata("snakemake")["Requires-Python"])
+    versions = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+    assert [v for v in versions if ours.contains(v)] == [v for v in versions if theirs.contains(v)]
+    (sm,) = [Requirement(d) for d in project["dependencies"] if d.startswith("snakemake")]
+    assert sm.extras == {"reports"} and str(sm.specifier) == ">=8.4.9"
+    assert "snakemake\\[reports\\]>=" in (ROOT / ".ci" / "floor_dry_run.sh").read_text()
