@@ -84,7 +84,6 @@ def test_the_eccv16_reference_puts_its_inputs_where_the_model_is(tmp_path):
     """gpu_check.sh died on a GPU: the reference built its inputs on the CPU and joined them
     with the output of a model on CUDA. The meta device stands in for a GPU here: the run
     must get as far as copying the result back, not fail on mixed devices."""
-    import torch
     from PIL import Image
 
     from colorcnn.testimages import natural_rgb

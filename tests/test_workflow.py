@@ -400,11 +400,9 @@ def test_a_cpu_run_uses_only_envs_that_create_without_a_gpu_and_gpu_jobs_get_cud
     assert "torch-cuda.yaml" in conda_envs(wd, tmp_path, *train_only)
 
 
-def test_a_resubmitted_job_asks_for_more_memory_and_time(tmp_path):
-    """The slurm profile resubmits a failed job (`retries: 1`); a job killed for memory or
-    wall time must not ask for the same again. Evaluated as Snakemake evaluates a job's
-    resources for its try (`attempt`); train's wall time stays (a resubmitted training job
-    resumes from its checkpoint)."""
+def cluster_requests(wd: Path, attempts=(1, 2)) -> dict:
+    """``{(rule, attempt): {"mem_mb": ..., "runtime": ...}}`` of the demo's cluster rules, as
+    Snakemake evaluates a job's resources for its try."""
     from snakemake.api import SnakemakeApi
     from snakemake.iocontainers import Wildcards
     from snakemake.settings.types import (
@@ -415,7 +413,6 @@ def test_a_resubmitted_job_asks_for_more_memory_and_time(tmp_path):
         StorageSettings,
     )
 
-    wd = copy_workflow(tmp_path / "wf")
     requests = {}
     with SnakemakeApi(OutputSettings()) as api:
         wf = api.workflow(
@@ -431,9 +428,18 @@ def test_a_resubmitted_job_asks_for_more_memory_and_time(tmp_path):
             if rule.norun or rule.name in workflow._localrules:  # run where Snakemake runs
                 continue
             wc = Wildcards(fromdict={"variant": "paper", "seed": "2016", "shard": "0"})
-            for attempt in (1, 2):
+            for attempt in attempts:
                 res = rule.expand_resources(wc, rule.input, attempt)
                 requests[rule.name, attempt] = {k: res.get(k) for k in ("mem_mb", "runtime")}
+    return requests
+
+
+def test_a_resubmitted_job_asks_for_more_memory_and_time(tmp_path):
+    """The slurm profile resubmits a failed job (`retries: 1`); a job killed for memory or
+    wall time must not ask for the same again. Evaluated as Snakemake evaluates a job's
+    resources for its try (`attempt`); train's wall time stays (a resubmitted training job
+    resumes from its checkpoint)."""
+    requests = cluster_requests(copy_workflow(tmp_path / "wf"))
     grown = set()
     for (name, attempt), req in requests.items():
         if attempt == 2:
@@ -444,6 +450,18 @@ def test_a_resubmitted_job_asks_for_more_memory_and_time(tmp_path):
                     grown.add(name)
     assert requests["train", 2]["runtime"] == requests["train", 1]["runtime"]
     assert {"prepare", "train", "colorize", "score", "score_baselines", "study"} <= grown
+
+
+def test_scoring_asks_for_memory_by_the_largest_test_image(tmp_path):
+    """A 48 MP test image took 5.0 GB in score_baselines against a fixed 4 GB request."""
+    wd = copy_workflow(tmp_path / "wf")
+    small = cluster_requests(wd, attempts=(1,))["score_baselines", 1]["mem_mb"]
+    table = wd / "results" / "test" / "test_set.tsv"
+    table.parent.mkdir(parents=True)
+    table.write_text("# root: x\npath\tcategory\twidth\theight\na/b/x.jpg\tb\t8000\t6000\n")
+    big = cluster_requests(wd, attempts=(1,))["score_baselines", 1]["mem_mb"]
+    threads = (small - 1024) // 1536  # as Snakemake caps them for this evaluation
+    assert small == 1024 + threads * 1536 and big == 1024 + threads * 5036, (small, big)
 
 
 def test_another_torch_home_reruns_nothing(tmp_path):

@@ -4,6 +4,7 @@
 
 import ast
 import hashlib
+import inspect
 import os
 import sys
 from dataclasses import asdict
@@ -55,11 +56,14 @@ from colorcnn.backbone import plan_backbone  # noqa: E402
 from colorcnn.config import check_config_file, parse_config  # noqa: E402
 from colorcnn.layout import RUN_FOLDER, SHARD_KINDS, SHARD_NAME, shard_id  # noqa: E402
 from colorcnn.provenance import library_digest  # noqa: E402
+from colorcnn.tables import TEST_COLUMNS, read_tsv  # noqa: E402
 from colorcnn.systems import BASELINES  # noqa: E402
 
 # --- settings (every value checked here, before any job runs) -------------------------------
 
-for _configfile in workflow.configfiles:  # a key given twice: YAML keeps the last silently
+for (
+    _configfile
+) in workflow.configfiles:  # a key given twice: YAML keeps the last silently
     check_config_file(_configfile)
 S = parse_config(config)
 BACKBONE = plan_backbone(
@@ -192,8 +196,14 @@ def grow(base):
     resubmitted (the slurm profile's ``retries``) asks for twice as much, not the same again.
     """
 
-    def request(wildcards, threads, attempt):
-        return (base(wildcards, threads) if callable(base) else base) * attempt
+    def request(wildcards, input, threads, attempt):
+        if not callable(base):
+            return base * attempt
+        takes_input = "input" in inspect.signature(base).parameters
+        value = (
+            base(wildcards, input, threads) if takes_input else base(wildcards, threads)
+        )
+        return value * attempt
 
     return request
 
@@ -209,6 +219,14 @@ def n_test_images():
     return S.test.n_per_category * categories
 
 
+def max_test_pixels(table):
+    """The largest test image's pixels (0 while the test set does not exist yet)."""
+    if not Path(table).exists():
+        return 0
+    _, rows = read_tsv(table, TEST_COLUMNS)
+    return max((int(r["width"]) * int(r["height"]) for r in rows), default=0)
+
+
 def train_mem_mb(wildcards, threads):
     """Host memory: T and its gradients for one batch on the CPU path, and loader workers."""
     run = run_of(wildcards)
@@ -217,9 +235,12 @@ def train_mem_mb(wildcards, threads):
     return 4096 + (run.train.batch_size * per_image) // 2**20 + 512 * threads
 
 
-def score_mem_mb(wildcards, threads):
-    """Each process holds one image pair's planes (~1.2 GB at 12 MP)."""
-    return 1024 + 1536 * threads
+def score_mem_mb(wildcards, input, threads):
+    """Each process holds one image pair's planes, about 110 bytes a pixel (1.2 GB at 12 MP;
+    a 48 MP image took 5 GB): sized by the largest test image, once the test set exists.
+    """
+    largest = max_test_pixels(input.table)
+    return 1024 + threads * max(1536, ceil(110 * largest / 2**20))
 
 
 # --- the report (report.smk) ------------------------------------------------------------------
