@@ -496,3 +496,23 @@ def test_a_key_given_twice_in_a_configfile_stops_the_run_naming_it(tmp_path):
     (tmp_path / "dup.yaml").write_text("train:\n  epochs: 2\n  epochs: 3\n")
     r = snakemake(wd, "-n", "--configfile", str(tmp_path / "dup.yaml"), check=False)
     assert r.returncode != 0 and "train.epochs is given twice" in r.stdout + r.stderr
+
+
+def test_pointing_the_test_root_at_another_folder_rebuilds_the_test_set(tmp_path):
+    """The roots were function-valued params, which Snakemake does not record: after a
+    finished run, another test.root gave "Nothing to be done"."""
+    from conftest import make_sun_tree
+
+    wd = copy_workflow(tmp_path / "wf")
+    target = "results/test/test_set.tsv"
+    configs = []
+    for name in ("A", "B"):
+        make_sun_tree(tmp_path / name / "SUN397")
+        cfg = {"test": {"source": "sun397", "root": str(tmp_path / name / "SUN397")}}
+        configs.append(write_config(tmp_path / f"{name}.yaml", cfg))
+    snakemake(wd, target, "--cores", "1", "--configfile", str(configs[0]))
+    assert (
+        "Nothing to be done" in snakemake(wd, target, "-n", "--configfile", str(configs[0])).stdout
+    )
+    r = snakemake(wd, target, "-n", "--configfile", str(configs[1]))
+    assert "Params have changed" in r.stdout and job_counts(r.stdout) == {"test_set": 1}

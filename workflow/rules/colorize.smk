@@ -20,6 +20,7 @@ rule test_set:
     params:
         library=library_code("test_set.py"),
         root=test_root,
+        dataset=dataset("sun"),
         list_file=S.test.list_file,
         n_per_category=S.test.n_per_category,
         seed=S.test.seed,

@@ -166,6 +166,19 @@ def test_root(wildcards, input):
     return input.demo if S.test.source == "demo" else S.test.root
 
 
+def dataset(name):
+    """Which training (``ilsvrc``) or test (``sun``) dataset, as a plain-string param: the
+    configured folder (absolute), or ``demo`` (whose files are the rule's input). Pointing
+    data.root or test.root at another folder then reruns the data stage or the test set;
+    the function-valued ``root`` param alone is not recorded by Snakemake."""
+    source, root = (
+        (S.data.source, S.data.root)
+        if name == "ilsvrc"
+        else (S.test.source, S.test.root)
+    )
+    return "demo" if source == "demo" else os.path.abspath(root)
+
+
 def library_code(script):
     """A digest of the library code that the script ``script`` runs, as a param. Editing
     that code reruns the rule and what depends on it; editing other modules does not."""

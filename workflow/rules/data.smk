@@ -20,6 +20,7 @@ rule sample:
         library=library_code("sample.py"),
         source="ilsvrc" if S.data.source == "demo" else S.data.source,
         root=training_root,
+        dataset=dataset("ilsvrc"),
         n_images=S.data.n_sampled,
         n_val_images=S.data.n_val_images,
         allow_fewer=S.data.allow_fewer,
