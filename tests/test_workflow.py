@@ -224,7 +224,8 @@ def test_sampling_more_than_exist_fails_with_a_clear_message(tmp_path):
     )
     assert r.returncode != 0
     log = (wd / "logs" / "data" / "sample.log").read_text()
-    assert "asked for 312 images but only 6 exist" in log and "allow_fewer: true" in log
+    assert "asked for 312 images (data.n_images 280 + data.n_val_images 32 held out)" in log
+    assert "but only 6 exist" in log and "allow_fewer: true" in log
 
 
 @pytest.mark.slow
