@@ -421,9 +421,7 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
     _one_of("test.source", test.source, ("demo", "sun397"))
     _require(test.n_per_category >= 1, "test.n_per_category", test.n_per_category, ">= 1")
     c = _typed(ColorizeSettings, config["colorize"], "colorize")
-    _require(c.batch_size >= 1, "colorize.batch_size", c.batch_size, ">= 1")
-    _one_of("colorize.alpha", c.alpha, ("drop", "keep"))
-    _require(0 <= c.png_compression <= 9, "colorize.png_compression", c.png_compression, "0-9")
+    ColorizeOptions(c.batch_size, c.alpha, c.png_compression)  # their checks, one place
     score = _typed(ScoreSettings, config["score"], "score")
     _one_of("score.resolution", score.resolution, ("original", "model"))
     _require(score.n_boot >= 100, "score.n_boot", score.n_boot, ">= 100")

@@ -105,7 +105,8 @@ BLAS_THREAD_VARS = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-#: setters of the BLAS / OpenMP thread count, by the library names that export them
+#: setters of the BLAS / OpenMP thread count, by a part of the names of the libraries that
+#: export them ("omp": GNU libgomp, LLVM libomp, Intel libiomp5)
 _THREAD_SETTERS = {
     "openblas": (
         "openblas_set_num_threads",
@@ -125,7 +126,6 @@ def one_blas_thread() -> int:
     libraries already loaded (a forked worker inherits the parent's thread pools, which the
     variables no longer change). Returns how many setters were called (Linux; 0 elsewhere)."""
     import ctypes
-    import re
 
     os.environ.update(dict.fromkeys(BLAS_THREAD_VARS, "1"))
     try:
@@ -137,7 +137,7 @@ def one_blas_thread() -> int:
     for path in sorted(libs):
         name = Path(path).name
         for key, symbols in _THREAD_SETTERS.items():
-            if not re.search(rf"(^|[_-]|lib){key}", name):
+            if key not in name:
                 continue
             try:
                 lib = ctypes.CDLL(path)

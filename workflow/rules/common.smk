@@ -61,9 +61,8 @@ from colorcnn.systems import BASELINES  # noqa: E402
 
 # --- settings (every value checked here, before any job runs) -------------------------------
 
-for (
-    _configfile
-) in workflow.configfiles:  # a key given twice: YAML keeps the last silently
+# a key given twice in a config file: YAML (and Snakemake) keep the last one silently
+for _configfile in workflow.configfiles:
     check_config_file(_configfile)
 S = parse_config(config)
 BACKBONE = plan_backbone(
@@ -205,20 +204,18 @@ def torch_env(gpus):
 
 def grow(base):
     """A cluster request that grows with the try: ``base`` (a number, or a function of the
-    wildcards and threads) times ``attempt``. A job killed for memory or wall time and
+    wildcards, the input if it asks for it, and threads) times ``attempt``. A job killed for memory or wall time and
     resubmitted (the slurm profile's ``retries``) asks for twice as much, not the same again.
     """
 
-    def request(wildcards, input, threads, attempt):
-        if not callable(base):
-            return base * attempt
-        takes_input = "input" in inspect.signature(base).parameters
-        value = (
-            base(wildcards, input, threads) if takes_input else base(wildcards, threads)
+    if not callable(base):
+        return lambda wildcards, attempt: base * attempt
+    if "input" in inspect.signature(base).parameters:
+        return (
+            lambda wildcards, input, threads, attempt: base(wildcards, input, threads)
+            * attempt
         )
-        return value * attempt
-
-    return request
+    return lambda wildcards, threads, attempt: base(wildcards, threads) * attempt
 
 
 def minutes(n_items, seconds_each, threads=1, floor=10):
