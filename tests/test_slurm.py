@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,28 +50,38 @@ def _scontrol(jobid: str, env) -> dict[str, str]:
     return dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
 
 
+def _slurm_snakemake(wd: Path, env, *args) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", *args]
+    # first status check after 5 s instead of 40: the test's jobs take seconds
+    cmd += ["--slurm-init-seconds-before-status-checks", "5"]
+    return subprocess.run(cmd, cwd=wd, env=env, capture_output=True, text=True, timeout=1800)
+
+
+def _jobs(env) -> list[tuple[str, str, str]]:
+    """(job id, rule, state) of every job SLURM knows of."""
+    out = subprocess.run(
+        ["squeue", "-t", "all", "-h", "-o", "%i|%k|%T"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    jobs = [ln.split("|") for ln in out.splitlines() if ln.strip()]
+    return [(i, c.removeprefix("rule_").split("_wildcards")[0], t) for i, c, t in jobs]
+
+
 @pytest.mark.slow
 def test_demo_runs_through_slurm_and_matches_a_local_run(tmp_path, slurm_cluster):
-    """Every job goes through sbatch (tiny rules stay local), GPU jobs ask for their GPUs
-    (the node has two count-only GPUs, so training still runs on the CPU inside), train gets
-    train.threads CPUs, and the data stage is byte-identical to a local run's."""
-    overrides = {"train": {"epochs": 1, "gpus": 1, "threads": 2}, "colorize": {"gpus": 1}}
+    """Every job goes through sbatch (tiny rules stay local); the CPU-only demo asks SLURM
+    for no GPU (the node has two count-only GPUs: a GPU request would be granted here, and
+    would never start on a cluster without GPUs); train gets train.threads CPUs; the data
+    stage is byte-identical to a local run's. Then a training job that asks for a GPU it
+    cannot use fails at its start, saying why, instead of training on the CPU."""
+    overrides = {"train": {"epochs": 1, "gpus": 0, "threads": 2}, "colorize": {"gpus": 0}}
     cfg = tmp_path / "ci.yaml"
     cfg.write_text(yaml.safe_dump(overrides))
     wd = copy_workflow(tmp_path / "slurm")
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--profile",
-        "profiles/slurm",
-        "--configfile",
-        str(cfg),
-        # first status check after 5 s instead of 40: the test's jobs take seconds
-        "--slurm-init-seconds-before-status-checks",
-        "5",
-    ]
-    r = subprocess.run(cmd, cwd=wd, env=slurm_cluster, capture_output=True, text=True, timeout=1800)
+    r = _slurm_snakemake(wd, slurm_cluster, "--configfile", str(cfg))
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-6000:]
 
@@ -79,27 +90,15 @@ def test_demo_runs_through_slurm_and_matches_a_local_run(tmp_path, slurm_cluster
     local = {name for name, (body, _) in rule_blocks().items() if "localrule: True" in body}
     expected = {k: v for k, v in stats.items() if k not in local}
     assert {"sample", "prepare", "train", "colorize", "score", "study"} <= set(expected)
-    sq = subprocess.run(
-        ["squeue", "-t", "all", "-h", "-o", "%i|%k|%T"],
-        env=slurm_cluster,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\n")
-    jobs = [ln.split("|") for ln in sq if ln.strip()]
+    jobs = _jobs(slurm_cluster)
     by_rule: dict[str, int] = {}
-    for jobid, comment, state in jobs:
+    for jobid, rule, state in jobs:
         assert state == "COMPLETED", jobs
-        rule = comment.removeprefix("rule_").split("_wildcards")[0]
         by_rule[rule] = by_rule.get(rule, 0) + 1
         assert f"has been submitted with SLURM jobid {jobid} " in out, jobid
         record = _scontrol(jobid, slurm_cluster)
         assert record["JobState"] == "COMPLETED", record
-        gpus = record.get("TresPerJob", "")
-        if rule in ("train", "colorize"):
-            assert gpus == "gres:gpu:1", (rule, record)
-        else:
-            assert "gpu" not in gpus, (rule, record)
+        assert "gpu" not in record.get("TresPerJob", ""), (rule, record)
         if rule == "train":
             assert record["NumCPUs"] == "2", record  # train.threads, not capped by a profile
     assert by_rule == expected, (by_rule, expected)
@@ -111,3 +110,18 @@ def test_demo_runs_through_slurm_and_matches_a_local_run(tmp_path, slurm_cluster
     a, b = _files(wd), _files(here)
     assert a.keys() == b.keys() and len(a) >= 22
     assert [k for k in a if a[k] != b[k]] == []
+
+    # train.gpus: 1 on a node whose GPUs CUDA cannot use: granted, then a fast clear failure
+    gpu = tmp_path / "gpu.yaml"
+    gpu.write_text(yaml.safe_dump({**overrides, "train": {**overrides["train"], "gpus": 1}}))
+    started = time.monotonic()
+    args = ("results/paper/seed2016/train/model.pt", "--retries", "0", "--configfile", str(gpu))
+    r = _slurm_snakemake(wd, slurm_cluster, *args)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and time.monotonic() - started < 600, out[-6000:]
+    [jobid] = [i for i, rule, state in _jobs(slurm_cluster) if state == "FAILED"]
+    record = _scontrol(jobid, slurm_cluster)
+    assert record["TresPerJob"] == "gres:gpu:1" and record["JobState"] == "FAILED", record
+    log = (wd / "logs" / "paper" / "seed2016" / "train.log").read_text()
+    assert "train.gpus is 1 but CUDA is unusable" in log, log[-3000:]
+    assert "step" not in log.split("CUDA is unusable")[0]  # failed before any training

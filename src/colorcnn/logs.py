@@ -1,4 +1,4 @@
-"""Logging for rule scripts, torchrun workers and the command line: all detail to the
+"""Logging for rule scripts, DDP workers and the command line: all detail to the
 rule's log file, a readable console."""
 
 from __future__ import annotations
@@ -9,10 +9,15 @@ from pathlib import Path
 
 
 def setup_logging(
-    logfile: str | Path | None = None, *, console: int = logging.INFO, mode: str = "w"
+    logfile: str | Path | None = None,
+    *,
+    console: int = logging.INFO,
+    mode: str = "w",
+    tag: str = "",
 ) -> None:
     """Everything (DEBUG and up) to ``logfile`` (the rule's ``log:``); ``console`` and up to
-    stderr. Per-file detail is logged at DEBUG, so a paper-scale console stays readable."""
+    stderr. Per-file detail is logged at DEBUG, so a paper-scale console stays readable.
+    ``tag`` (e.g. ``rank 1``) starts every line, for processes that share a log."""
     stream = logging.StreamHandler(sys.stderr)
     stream.setLevel(console)
     handlers: list[logging.Handler] = [stream]
@@ -24,7 +29,7 @@ def setup_logging(
         )
     logging.basicConfig(
         level=logging.DEBUG,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=f"%(asctime)s {tag + ' ' if tag else ''}%(levelname)s %(name)s: %(message)s",
         handlers=handlers,
         force=True,
     )

@@ -1,5 +1,8 @@
-"""Rule `train`: train one variant and seed of the model on the shards (DDP via torchrun, one
-process per GPU the job was given, when train.gpus > 1)."""
+"""Rule `train`: train one variant and seed of the model on the shards (DDP, one process per
+GPU the job was given, when train.gpus > 1; a job given GPUs that cannot use CUDA fails here).
+
+DDP sizing: the job's threads are shared by its processes; each runs ``threads // gpus``
+torch threads and, with train.loader_workers -1, that share minus one loader workers."""
 
 import _bootstrap
 
@@ -11,16 +14,16 @@ import torch
 
 from colorcnn.backbone import read_record
 from colorcnn.config import TrainConfig
-from colorcnn.runtime import launch, plan_processes
+from colorcnn.runtime import launch, plan_processes, usable_gpus
 from colorcnn.train import Job, train
 
 sm = snakemake
 p = sm.params
-torch.set_num_threads(sm.threads)
-nproc, device = plan_processes(p.gpus, torch.cuda.device_count())
+nproc, device = plan_processes(p.gpus, usable_gpus())
+torch.set_num_threads(max(1, sm.threads // nproc))
 cfg = TrainConfig(**p.train)
 checkpoints = Path(sm.output.model).parent / "checkpoints"  # beside the model, wherever it goes
-settings = dict(p.train, device=device, loader_workers=cfg.workers_for(sm.threads))
+settings = dict(p.train, device=device, loader_workers=cfg.workers_for(sm.threads, nproc))
 job = Job(
     y=list(sm.input.Y),
     uv=list(sm.input.UV),
@@ -40,6 +43,6 @@ job = Job(
 if nproc > 1:
     job_file = checkpoints / "job.json"
     job.save(job_file)
-    launch(job_file, nproc)
+    launch(job_file, nproc, sm.threads)
 else:
     train(job)
