@@ -95,3 +95,29 @@ def test_an_output_that_cannot_be_written_is_a_failure_and_the_rest_is_written(t
         "p1.jpg.png",
         "p2.jpg.png",
     ]  # no temporary file left behind
+
+
+def test_colorize_with_the_gpu_settings_forced_on_the_cpu(tmp_path):
+    """bf16 autocast and torch.compile, as a GPU run of colorize may use them, through the
+    whole pipeline: Y kept, colours within a few levels of float32, no recompile per batch."""
+    import torch
+    from torch._dynamo.utils import counters
+
+    for k in range(4):
+        save_jpeg(tmp_path / "in" / f"p{k}.jpg", 30 + 7 * k, 50 - 3 * k, seed=k)
+    pairs = collect_inputs([tmp_path / "in"])
+    model = small_model()
+    ref = colorize_files(Colorizer(model, SIZE), pairs, tmp_path / "f32", progress=False)
+    torch._dynamo.reset()
+    counters.clear()
+    gpu = Colorizer(model, SIZE, "cpu", bf16=True, compile=True)
+    res = colorize_files(gpu, pairs, tmp_path / "gpu", batch_size=2, progress=False)
+    assert len(res["written"]) == len(ref["written"]) == 4
+    assert counters["stats"]["unique_graphs"] == 1  # compiled once, for two batches
+    for _, rel in pairs:
+        a = np.asarray(Image.open(tmp_path / "f32" / rel)).astype(int)
+        b = np.asarray(Image.open(tmp_path / "gpu" / rel)).astype(int)
+        assert np.abs(a - b).max() <= 3
+        ya = rgb_to_yuv(a.astype(np.uint8))[..., 0]
+        yb = rgb_to_yuv(b.astype(np.uint8))[..., 0]
+        assert np.abs(ya - yb).mean() < 0.5

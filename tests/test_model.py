@@ -51,3 +51,57 @@ def test_inference_net_computes_the_same_function(taps):
 def test_input_size_must_be_divisible_by_4():
     with pytest.raises(ValueError, match="divisible by 4"):
         random_net()(torch.zeros(1, 1, 18, 16))
+
+
+# --- under bf16 autocast (the GPU settings, here on the CPU) -------------------------------------
+
+
+def test_t_under_autocast_is_one_bf16_channels_last_tensor():
+    """T was float32 (torch.cat promoted the float32 input tap; CUDA autocast upsamples in
+    float32) and contiguous, so each branch convolution cast its own bf16 copy of 451
+    channels. Under autocast it must be built once in bf16, in the weights' memory format."""
+    net = random_net().to(memory_format=torch.channels_last)
+    y = torch.rand(2, 1, 32, 32) * 255
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        t = net.hypercolumn(y)
+    assert t.dtype == torch.bfloat16 and t.shape[1] == 451
+    assert t.is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        ref = net.hypercolumn(y)  # float32, no autocast
+    assert ref.dtype == torch.float32
+    assert ref.is_contiguous(memory_format=torch.channels_last)
+    # bf16 keeps 8 significant bits; seven convolutions deep, each tap of T stays within 2%
+    # of its float32 range and within 1% on average
+    for lo, hi in ((0, 3), (3, 67), (67, 195), (195, 451)):
+        err, want = (t.float() - ref)[:, lo:hi].abs(), ref[:, lo:hi].abs()
+        assert err.max() < 0.02 * want.max() and err.mean() < 0.01 * want.mean()
+
+
+def test_bilinear_upsampling_in_bf16_is_within_one_rounding_of_float32():
+    """The stated tolerance for upsampling T's taps in bf16 instead of float32: each output
+    within 2**-8 of its magnitude beyond the float32 result rounded to bf16 (one rounding)."""
+    from colorcnn.model import upsample
+
+    torch.manual_seed(0)
+    x = (torch.randn(2, 64, 28, 28) * 3).to(torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = upsample(x, (112, 112))
+    assert got.dtype == torch.bfloat16
+    want = torch.nn.functional.interpolate(x.float(), (112, 112), mode="bilinear")
+    err = (got.float() - want).abs()
+    assert (err <= 2**-8 * want.abs() + 2**-8 * x.float().abs().amax()).all()
+
+
+def test_inference_net_under_bf16_autocast_stays_in_bf16():
+    """The folded network too: no float32 upsampling of its bf16 parts; UV within 2 levels."""
+    from colorcnn.model import InferenceNet
+
+    net = random_net().eval()
+    inf = InferenceNet(net)
+    y = torch.rand(2, 1, 32, 32) * 255
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = inf(y)
+    assert out.dtype == torch.bfloat16
+    ref = net.predict_uv(y)
+    got = torch.sigmoid(out.float()) * 255
+    assert (got - ref).abs().max() < 2.0

@@ -68,9 +68,16 @@ class Interrupt(BaseException):
     pass
 
 
-def test_kill_and_resume_equals_uninterrupted(tmp_path, backbone_file, monkeypatch):
+#: What a GPU run uses (config/paper.yaml), forced here on the CPU: bf16 autocast,
+#: channels_last and torch.compile (inductor) run on CPUs too.
+GPU_SETTINGS = dict(bf16=True, channels_last=True, compile=True)
+
+
+@pytest.mark.parametrize("settings", [{}, GPU_SETTINGS], ids=["float32", "gpu-settings"])
+def test_kill_and_resume_equals_uninterrupted(tmp_path, backbone_file, monkeypatch, settings):
     shards = write_shards(tmp_path / "s", 12)  # 3 steps per epoch
-    full = make_job(tmp_path / "full", shards, backbone_file, epochs=3, checkpoint_every=4)
+    kw = dict(epochs=3, checkpoint_every=4, **settings)
+    full = make_job(tmp_path / "full", shards, backbone_file, **kw)
     T.train(full)
     real = T.loss_fn
     calls = {"n": 0}
@@ -81,7 +88,7 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path, backbone_file, monkeypat
             raise Interrupt
         return real(*a, **k)
 
-    part = make_job(tmp_path / "part", shards, backbone_file, epochs=3, checkpoint_every=4)
+    part = make_job(tmp_path / "part", shards, backbone_file, **kw)
     monkeypatch.setattr(T, "loss_fn", dying)
     with pytest.raises(Interrupt):
         T.train(part)
@@ -120,6 +127,10 @@ def test_run_id_covers_settings_data_and_backbone(tmp_path, backbone_file, caplo
     torch.save({k: v + 1 for k, v in B.random_prefix(0).items()}, tmp_path / "w2.pt")
     e = T.train(replace(job, backbone=str(tmp_path / "w2.pt")))
     assert e["run_id"] != a["run_id"] and "backbone changed" in caplog.text
+    f = T.train(replace(job, train=replace(job.train, bf16=True)))
+    assert f["run_id"] != a["run_id"] and "numerics changed" in caplog.text
+    assert f["provenance"]["numerics"] == {"precision": "bf16", "world_size": 1, "compile": False}
+    assert a["provenance"]["numerics"]["precision"] == "float32"
 
 
 def test_outputs_record_provenance(tmp_path, backbone_file):
@@ -207,3 +218,39 @@ def test_job_round_trips_through_json(tmp_path, backbone_file):
     job.save(tmp_path / "job.json")
     back = Job.load(tmp_path / "job.json")
     assert back == job and isinstance(back.head, HeadConfig) and back.head.taps == ("conv3_3",)
+
+
+def test_bf16_training_follows_the_float32_curve_and_keeps_float32_weights(tmp_path, backbone_file):
+    """The GPU's numerics on the CPU: close to the float32 loss curve, not equal to it; the
+    checkpoint holds float32 weights (autocast computes in bf16, the parameters stay)."""
+    shards = write_shards(tmp_path / "s", 8)
+    a = make_job(tmp_path / "a", shards, backbone_file, epochs=8)
+    b = make_job(tmp_path / "b", shards, backbone_file, epochs=8, bf16=True, channels_last=True)
+    T.train(a)
+    summary = T.train(b)
+    la = np.array([float(r[2]) for r in metrics_rows(a.metrics)])
+    lb = np.array([float(r[2]) for r in metrics_rows(b.metrics)])
+    assert len(la) == len(lb) == 16 and not np.array_equal(la, lb)
+    np.testing.assert_allclose(lb, la, rtol=0.03)
+    assert summary["provenance"]["numerics"]["precision"] == "bf16"
+    weights = load_checkpoint(b.model)["model"]
+    assert {v.dtype for v in weights.values() if v.is_floating_point()} == {torch.float32}
+
+
+def test_compiled_training_compiles_once_not_per_step(tmp_path, backbone_file, monkeypatch):
+    """train.compile: the first step compiles; the steps after it reuse the graphs."""
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    graphs = []
+    real = T.loss_fn
+    monkeypatch.setattr(
+        T,
+        "loss_fn",
+        lambda *a: graphs.append(counters["stats"]["unique_graphs"]) or real(*a),
+    )
+    shards = write_shards(tmp_path / "s", 8)
+    T.train(make_job(tmp_path, shards, backbone_file, epochs=3, compile=True))
+    assert len(graphs) == 6 and graphs[0] >= 1
+    assert graphs == [graphs[0]] * 6, graphs

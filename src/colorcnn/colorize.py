@@ -32,7 +32,7 @@ from .files import TMP_PREFIX, atomic_path
 from .images import ANY_SIZE, ImageRejected, drop_alpha, open_image
 from .layout import is_image_name, output_name
 from .model import InferenceNet
-from .runtime import select_device
+from .runtime import autocast, select_device
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +82,33 @@ def save_png(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, compression:
 
 class Colorizer:
     """Batched colorization with a trained model at its training size (run as its
-    :class:`~colorcnn.model.InferenceNet`: the same function, faster)."""
+    :class:`~colorcnn.model.InferenceNet`: the same function, faster). ``bf16`` (autocast)
+    and ``compile`` (``torch.compile``) apply on any device."""
 
-    def __init__(self, model, size: int, device: str | torch.device = "cpu", bf16: bool = False):
+    def __init__(
+        self,
+        model,
+        size: int,
+        device: str | torch.device = "cpu",
+        bf16: bool = False,
+        compile: bool = False,
+    ):
         self.device = torch.device(device)
         self.model = InferenceNet(model.eval()).to(self.device)
         self.size = size
-        self.bf16 = bf16 and self.device.type == "cuda"
+        self.bf16 = bf16
+        self.network = torch.compile(self.model, dynamic=False) if compile else self.model
 
     @classmethod
-    def from_checkpoint(cls, path, device="auto", size: int | None = None) -> Colorizer:
+    def from_checkpoint(
+        cls,
+        path,
+        device="auto",
+        size: int | None = None,
+        bf16: bool | None = None,
+        compile: bool = False,
+    ) -> Colorizer:
+        """``bf16`` by default on CUDA only (on a CPU it is slower than float32)."""
         dev = select_device(device)
         ck = load_checkpoint(path)
         trained = (ck.get("config") or {}).get("image_size")
@@ -112,7 +129,8 @@ class Colorizer:
         log.info(
             "checkpoint %s: step %s, backbone %s, size %d", path, ck.get("step"), desc, image_size
         )
-        return cls(model, image_size, dev, bf16=True)
+        bf16 = dev.type == "cuda" if bf16 is None else bf16
+        return cls(model, image_size, dev, bf16=bf16, compile=compile)
 
     def model_input(self, y: np.ndarray) -> torch.Tensor:
         """Full-resolution Y → the network's input ``(1, size, size)`` (on the CPU)."""
@@ -123,8 +141,8 @@ class Colorizer:
         """UV at the model size (0-255, ``(2, s, s)`` float32 on the model's device) for a
         batch of :meth:`model_input` tensors."""
         batch = torch.stack(inputs).to(self.device)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            uv = self.model.predict_uv(batch)
+        with autocast(self.device, self.bf16):
+            uv = torch.sigmoid(self.network(batch).float()) * 255.0
         return list(uv.float())
 
     def predict_uv(self, ys: list[np.ndarray]) -> list[torch.Tensor]:

@@ -209,8 +209,11 @@ class TrainConfig:
     val_every: int = 2000
     loader_workers: int = -1
     device: str = "auto"
-    bf16: bool = True
-    channels_last: bool = True
+    # numerics, on any device (the CPU too); they key the run with the world size
+    # (provenance.run_key), so a changed one starts a new run
+    bf16: bool = False
+    channels_last: bool = False
+    compile: bool = False
     progress: bool = True
 
     def __post_init__(self):
@@ -233,10 +236,13 @@ class TrainConfig:
         unit = steps_per_epoch if self.lr_step_unit == "epoch" else 1
         return self.lr * self.lr_gamma ** (step // (self.lr_step * unit))
 
-    def workers_for(self, threads: int) -> int:
-        """DataLoader workers for a job with ``threads`` CPUs: ``loader_workers``, or with -1
-        all but one thread (left to drive the device)."""
-        return self.loader_workers if self.loader_workers >= 0 else max(0, threads - 1)
+    def workers_for(self, threads: int, processes: int = 1) -> int:
+        """DataLoader workers of each of ``processes`` training processes sharing a job's
+        ``threads`` CPUs: ``loader_workers``, or with -1 each process's share of the threads
+        but one (left to drive its device)."""
+        if self.loader_workers >= 0:
+            return self.loader_workers
+        return max(0, threads // processes - 1)
 
     def trajectory(self) -> dict:
         d = asdict(self)

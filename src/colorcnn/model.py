@@ -59,10 +59,39 @@ class Hypercolumn(nn.Module):
             x = layer(x)
             if i in self.layers:  # (B, 64, H, W), (B, 128, H/2, W/2), (B, 256, H/4, W/4)
                 maps.append(x)
+        # T in one dtype and memory format, built once: under autocast the convolutions'
+        # bf16 (the float32 input tap cast once), upsampled in bf16, in the weights' format
+        dtype, fmt = compute_dtype(y), _memory_format(self.features[0].weight)
         up = [
-            m if m.shape[-2:] == (h, w) else F.interpolate(m, (h, w), mode="bilinear") for m in maps
+            (m if m.shape[-2:] == (h, w) else upsample(m.to(dtype), (h, w))).to(dtype) for m in maps
         ]
-        return torch.cat(up, dim=1)  # T
+        return torch.cat([m.contiguous(memory_format=fmt) for m in up], dim=1)  # T
+
+
+def compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype autocast computes convolutions in for ``x``'s device (``x``'s own dtype
+    where autocast is off)."""
+    kind = x.device.type
+    if kind in ("cpu", "cuda") and torch.is_autocast_enabled(kind):
+        return torch.get_autocast_dtype(kind)
+    return x.dtype
+
+
+def upsample(x: torch.Tensor, size) -> torch.Tensor:
+    """Bilinear upsampling in ``x``'s dtype. CUDA autocast runs it in float32 (a bf16 tap
+    became a float32 tensor twice its size); in bf16 each output is within one bf16
+    rounding of float32's (tested)."""
+    kind = x.device.type
+    if kind in ("cpu", "cuda") and torch.is_autocast_enabled(kind):
+        with torch.autocast(kind, enabled=False):
+            return F.interpolate(x, size, mode="bilinear")
+    return F.interpolate(x, size, mode="bilinear")
+
+
+def _memory_format(weight: torch.Tensor) -> torch.memory_format:
+    if weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous():
+        return torch.channels_last
+    return torch.contiguous_format
 
 
 def _branch(cin: int, cout: int, k: int, norm: str) -> nn.Sequential:
@@ -150,12 +179,15 @@ class FoldedConv(nn.Module):
 
     def border(self, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
         key = (h, w, like.device, like.dtype)
-        if key not in self._border:
-            ones = torch.ones(1, 1, h, w, device=like.device, dtype=like.dtype)
-            self._border[key] = self.bias.view(1, -1, 1, 1) - F.conv2d(
-                ones, self.shift.to(like.dtype), padding=self.padding
-            )
-        return self._border[key]
+        if key in self._border:
+            return self._border[key]
+        ones = torch.ones(1, 1, h, w, device=like.device, dtype=like.dtype)
+        term = self.bias.view(1, -1, 1, 1) - F.conv2d(
+            ones, self.shift.to(like.dtype), padding=self.padding
+        )
+        if not torch.compiler.is_compiling():  # a cache in the graph would recompile it
+            self._border[key] = term
+        return term
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.conv2d(x, self.weight, padding=self.padding)
@@ -187,12 +219,12 @@ def conv_of_upsampled(f, weight, size, padding: int, acc: torch.Tensor) -> torch
         row = None
         for kx in order:
             g = F.conv2d(f, weight[:, :, ky : ky + 1, kx : kx + 1])  # (B, C, lh, lw)
-            g = F.interpolate(g, (lh, w), mode="bilinear")  # along x only
+            g = upsample(g, (lh, w))  # along x only
             if row is None:
                 row = g
             else:
                 _add_shifted(row, g, kx - padding, 3)
-        up = F.interpolate(row, (h, w), mode="bilinear")  # along y
+        up = upsample(row, (h, w))  # along y
         if out is None:
             out = up.add_(acc)
         else:
@@ -270,7 +302,7 @@ class InferenceNet(nn.Module):
             else:
                 a = conv_of_upsampled(f, wa, (h, w), self.pad, a)
             bf = F.conv2d(f, wb)  # 1x1 before upsampling: exact
-            b = b + (bf if full else F.interpolate(bf, (h, w), mode="bilinear"))
+            b = b + (bf if full else upsample(bf, (h, w)))
         # the output convolution of Q = [relu(a), relu(b)], without assembling Q
         n_a, k = a.shape[1], self.out.padding
         out = F.conv2d(F.relu_(a), self.out.weight[:, :n_a], self.out.bias, padding=k)

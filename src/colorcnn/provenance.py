@@ -56,9 +56,15 @@ def code_version(where: str | Path | None = None) -> str:
     return f"{__version__}+git.{rev}{'-dirty' if changed else ''}"
 
 
-def run_key(head: HeadConfig, cfg: TrainConfig, data: str, backbone: str) -> dict:
-    """Everything that determines the trajectory of a run."""
-    return {"head": asdict(head), "train": cfg.trajectory(), "data": data, "backbone": backbone}
+def run_key(
+    head: HeadConfig, cfg: TrainConfig, data: str, backbone: str, numerics: dict | None = None
+) -> dict:
+    """Everything that determines the trajectory of a run. ``numerics`` (precision, world
+    size, compile) are in it: a run resumed in another precision or on another number of
+    processes would be one trajectory computed two ways."""
+    key = {"head": asdict(head), "train": cfg.trajectory(), "data": data, "backbone": backbone}
+    key["numerics"] = numerics or {"precision": "float32", "world_size": 1, "compile": False}
+    return key
 
 
 def run_id(key: dict) -> str:

@@ -1,18 +1,19 @@
 """Training the colorization head on Y/UV shards (nanoGPT-style: read top to bottom).
 
 A :class:`Job` (the train rule's contract) holds everything one training process needs; the
-rule script builds it, and under ``torchrun`` each process reads it back from JSON.
+rule script builds it, and under DDP each process (``runtime.launch``) reads it back from JSON.
 :func:`train`:
 
 1. set up the runtime (rank, device, bf16, channels_last) and the data (training and
    validation rows of the shards);
 2. build the model: the resolved backbone file (frozen) and a fresh head under the seed;
-3. key the run by everything that determines its trajectory (``provenance.run_id``: head, training
-   settings, the data's content fingerprint, the backbone's SHA-256) and resume from its
-   ``last.pt`` when it exists; otherwise start afresh and log what changed;
-4. per step: a whole batch, bf16 autocast on CUDA, loss on UV/255, SGD, step-decay lr; every
-   ``log_every`` steps a metrics row (every ``val_every`` with the validation loss); every
-   ``checkpoint_every`` steps, and on SIGTERM/SIGUSR1, an atomic checkpoint;
+3. key the run by everything that determines its trajectory (``provenance.run_id``: head,
+   training settings, the data's content fingerprint, the backbone's SHA-256, the numerics)
+   and resume from its ``last.pt`` when it exists; otherwise start afresh and log what changed;
+4. per step: a whole batch, bf16 autocast with ``train.bf16`` (compiled with
+   ``train.compile``), loss on UV/255, SGD, step-decay lr; every ``log_every`` steps a
+   metrics row (every ``val_every`` with the validation loss); every ``checkpoint_every``
+   steps, and on SIGTERM/SIGUSR1, an atomic checkpoint;
 5. write the model, the metrics and a summary with the provenance.
 
 A non-finite loss stops training (:class:`NonFiniteLoss`) before anything is saved, so the
@@ -39,7 +40,7 @@ from .files import atomic_path
 from .loader import Gatherer, ShardRows, TrainBatches, batch_loader, validation_batches
 from .model import ColorizationNet, loss_fn
 from .provenance import code_version, explain_new_run, record_latest_run, run_id, run_key
-from .runtime import Preempted, Runtime, StopSignal, setup_runtime
+from .runtime import Preempted, Runtime, StopSignal, autocast, setup_runtime
 from .shards import fingerprint
 from .trainlog import MetricsLog
 
@@ -90,7 +91,7 @@ def validation_loss(model, gatherer, rows, rt: Runtime, kind: str, batch: int) -
     total, n = 0.0, 0
     for y, uv in validation_batches(gatherer, rows, batch):
         y, target = _to_device(y, uv, rt)
-        with torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=rt.autocast):
+        with autocast(rt.device, rt.autocast):
             logits = model(y)
         total += loss_fn(kind, logits.float(), target).item() * len(y)
         n += len(y)
@@ -164,7 +165,8 @@ def start(job: Job) -> Session:
         model.head = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model.head)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    key = run_key(job.head, cfg, fingerprint(job.index), backbone_sha)
+    numerics = {"precision": rt.precision, "world_size": rt.world, "compile": cfg.compile}
+    key = run_key(job.head, cfg, fingerprint(job.index), backbone_sha, numerics)
     rid = run_id(key)
     record = {
         **job.record,
@@ -203,6 +205,8 @@ def fit(s: Session) -> None:
     if rt.world > 1:
         ids = [rt.device.index] if rt.device.type == "cuda" else None
         net = torch.nn.parallel.DistributedDataParallel(s.model, device_ids=ids)
+    if cfg.compile:  # the first step compiles (minutes on a CPU); the others reuse it
+        net = torch.compile(net, dynamic=False)
     net.train()
     with StopSignal() as stop:
         for y, uv in loader:
@@ -210,7 +214,7 @@ def fit(s: Session) -> None:
             for g in s.opt.param_groups:
                 g["lr"] = lr
             y, target = _to_device(y, uv, rt)
-            with torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=rt.autocast):
+            with autocast(rt.device, rt.autocast):
                 logits = net(y)
             loss = loss_fn(cfg.loss, logits.float(), target)
             s.opt.zero_grad(set_to_none=True)
@@ -267,21 +271,39 @@ def finish(s: Session) -> dict:
         log.info("wrote %s after %d steps", s.job.model, s.step)
     if s.rt.world > 1:
         torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
     return summary
 
 
 def train(job: Job) -> dict:
-    """Train (or resume training) and write the final model; returns the run's summary."""
+    """Train (or resume training) and write the final model; returns the run's summary.
+    Every exit (done, preempted, a failure) leaves the process group."""
     s = start(job)
-    fit(s)
-    return finish(s)
+    try:
+        fit(s)
+        return finish(s)
+    finally:
+        s.rt.leave()
 
 
-if __name__ == "__main__":  # one process of a torchrun launch: python -m colorcnn.train JOB
+def worker_main(job_file: str) -> None:
+    """One process of :func:`~colorcnn.runtime.launch`: log to the job's log (rank 0 also to
+    stderr at INFO), and log this rank's error there before it propagates."""
     from .logs import setup_logging
 
-    job = Job.load(sys.argv[1])
-    main = int(os.environ.get("RANK", 0)) == 0
-    setup_logging(job.log, console=logging.INFO if main else logging.WARNING, mode="a")
-    train(job)
+    job = Job.load(job_file)
+    rank = int(os.environ.get("RANK", 0))
+    setup_logging(
+        job.log,
+        console=logging.INFO if rank == 0 else logging.WARNING,
+        mode="a",
+        tag=f"rank {rank}",
+    )
+    try:
+        train(job)
+    except Exception:
+        log.exception("rank %d failed", rank)
+        raise
+
+
+if __name__ == "__main__":  # python -m colorcnn.train JOB
+    worker_main(sys.argv[1])

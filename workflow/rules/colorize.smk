@@ -56,6 +56,6 @@ rule colorize:
         batch_size=S.colorize.batch_size,
         alpha=S.colorize.alpha,
         compression=S.colorize.png_compression,
-        device="auto" if S.colorize.gpus else "cpu",
+        device="cuda" if S.colorize.gpus else "cpu",
     script:
         "../scripts/colorize.py"
