@@ -517,3 +517,88 @@ def test_pointing_the_test_root_at_another_folder_rebuilds_the_test_set(tmp_path
     )
     r = snakemake(wd, target, "-n", "--configfile", str(configs[1]))
     assert "Params have changed" in r.stdout and job_counts(r.stdout) == {"test_set": 1}
+
+
+def test_an_edit_inside_the_test_root_rebuilds_the_test_set(tmp_path):
+    """Changed, added or deleted images under the same test.root gave "Nothing to be done"."""
+    from conftest import make_sun_tree
+
+    wd = copy_workflow(tmp_path / "wf")
+    target = "results/test/test_set.tsv"
+    root = make_sun_tree(tmp_path / "SUN397")
+    cfg = write_config(tmp_path / "sun.yaml", {"test": {"source": "sun397", "root": str(root)}})
+    snakemake(wd, target, "--cores", "1", "--configfile", str(cfg))
+    images = sorted(root.rglob("*.jpg"))
+
+    def reruns() -> bool:
+        r = snakemake(wd, target, "-n", "--configfile", str(cfg))
+        return "Params have changed" in r.stdout and job_counts(r.stdout) == {"test_set": 1}
+
+    assert not reruns()
+    images[0].unlink()  # deleted
+    assert reruns()
+    snakemake(wd, target, "--cores", "1", "--configfile", str(cfg))
+    shutil.copy(images[1], images[1].with_name("sun_added.jpg"))  # added
+    assert reruns()
+
+
+@pytest.mark.parametrize("setup", ["ilsvrc-and-a-weights-file", "demo-without-imagenet-file"])
+def test_a_cluster_job_runs_where_the_dataset_and_the_weights_are_absent(
+    tmp_path, fresh_torch_home, setup
+):
+    """Snakemake re-reads the workflow inside every cluster job. The checks of the dataset
+    folders and of the weights file (or $TORCH_HOME) belong where Snakemake was started: on a
+    compute node without them (another mount, another home) the job must parse and run, as
+    it needs neither (train reads the shards and the resolved backbone). And the job's DAG
+    re-evaluates the backbone rule's params: they must come out as where Snakemake started,
+    or the job re-resolves the backbone (on the SLURM test it deleted it). Here the train job
+    runs as a cluster job runs it (--mode remote), with the dataset and weights gone."""
+    import torch
+    from conftest import make_ilsvrc_tree
+
+    from colorcnn.backbone import random_prefix
+
+    wd = copy_workflow(tmp_path / "wf")
+    train = {"epochs": 1, "batch_size": 4, "val_every": 0}
+    tree = weights = None
+    if setup == "demo-without-imagenet-file":  # the demo falls back to random weights
+        cfg = write_config(tmp_path / "c.yaml", {"train": train})
+    else:
+        tree = make_ilsvrc_tree(tmp_path / "ILSVRC2012", 4, 6)
+        weights = tmp_path / "models" / "vgg16.pth"
+        weights.parent.mkdir()
+        torch.save({f"features.{k}": v for k, v in random_prefix(1).items()}, weights)
+        data = {"source": "ilsvrc", "root": str(tree), "n_images": 16, "n_val_images": 0}
+        overrides = {"data": data, "model": {"backbone_weights": str(weights)}, "train": train}
+        cfg = write_config(tmp_path / "c.yaml", overrides)
+    made = ("results/data/rejected.tsv", "results/backbone/weights.pt")
+    snakemake(wd, *made, "--cores", "2", "--configfile", str(cfg))
+    resolved = (wd / made[1]).stat().st_mtime_ns
+    if tree:  # the compute node: no dataset, no weights file
+        tree.rename(tmp_path / "elsewhere")
+        weights.rename(tmp_path / "elsewhere.pth")
+    else:  # the compute node's torch cache holds the file the main process lacked
+        cached = fresh_torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"
+        cached.parent.mkdir(parents=True)
+        cached.write_bytes(b"")
+    job = (
+        "--target-jobs", "train:variant=paper,seed=2016", "--allowed-rules", "train",
+        "--mode", "remote", "--force", "--nolock", "--notemp", "--ignore-incomplete",
+        "--rerun-triggers", "software-env", "mtime", "params", "code", "input", "--cores", "2",
+    )  # fmt: skip
+    r = snakemake(wd, *job, "--configfiles", str(cfg), check=False)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-4000:]
+    assert "rule backbone" not in out and (wd / made[1]).stat().st_mtime_ns == resolved
+    assert (wd / "results" / "paper" / "seed2016" / "train" / "model.pt").is_file()
+
+
+def test_a_cluster_job_does_not_look_for_the_torch_cache(fresh_torch_home):
+    """The ImageNet file is looked for where Snakemake starts (the local backbone rule)."""
+    from colorcnn.backbone import plan_backbone
+    from colorcnn.config import ConfigError
+
+    with pytest.raises(ConfigError, match="does not exist"):
+        plan_backbone("imagenet", download=False, data_source="ilsvrc")
+    plan = plan_backbone("imagenet", download=False, data_source="ilsvrc", check=False)
+    assert plan.weights == "imagenet"

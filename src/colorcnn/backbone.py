@@ -78,10 +78,17 @@ class BackbonePlan:
         return f"file:{self.weights}"
 
 
-def plan_backbone(weights: str, *, download: bool, data_source: str) -> BackbonePlan:
-    """Decide where the backbone comes from; raise :class:`ConfigError` when it cannot."""
+def plan_backbone(
+    weights: str, *, download: bool, data_source: str, check: bool = True
+) -> BackbonePlan:
+    """Decide where the backbone comes from; raise :class:`ConfigError` when it cannot.
+    Without ``check`` (a cluster job, which never runs the local backbone rule) nothing on
+    this machine is looked at."""
     if weights == "random":
         return BackbonePlan(weights, "")
+    if not check:
+        path = imagenet_cache_path() if weights == "imagenet" else Path(weights)
+        return BackbonePlan(weights, str(path))
     if weights != "imagenet":
         if not Path(weights).is_file():
             raise ConfigError(

