@@ -4,11 +4,13 @@ side-by-side figures; they are not tests)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 
 import pytest
+import torch
 from conftest import ROOT
 
 BENCH = ROOT / "bench"
@@ -67,17 +69,42 @@ def test_bench_runs(name, args, expect, capsys):
     assert expect in capsys.readouterr().out
 
 
-def test_gpu_check_smoke_runs_without_a_gpu():
+def test_gpu_check_smoke_runs_without_a_gpu(tmp_path):
+    """The same code as on a GPU at tiny sizes: train.fit on shards on disk (eager and
+    compiled, bf16, channels_last), the loader, colorize (eager and compiled), QSSIM."""
     r = subprocess.run(
         ["bash", str(BENCH / "gpu_check.sh"), "--smoke"],
         capture_output=True,
         text=True,
-        timeout=600,
-        env={**os.environ, "PYTHON": sys.executable},  # this interpreter, venv activated or not
+        timeout=900,
+        # this interpreter, venv activated or not; the figures into this test's folder
+        env={**os.environ, "PYTHON": sys.executable, "OUT": str(tmp_path / "figures.json")},
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    for expect in ("of peak", "whole batches", "ECCV16", "torch"):
+    for expect in ("fit, eager", "fit, compiled", "loader alone", "of peak", "MP/s", "QSSIM"):
         assert expect in r.stdout
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert figures["training"]["fit, compiled"]["images_per_s"] > 0
+    assert figures["colorize"]["colorize, compiled"]["megapixels_per_s"] > 0
+    assert figures["versions"]["torch"] == torch.__version__
+
+
+def test_the_gpu_check_keeps_every_tensor_on_the_models_device(tmp_path, monkeypatch):
+    """The meta device stands in for a GPU: each part must get as far as reading a result
+    back (which meta cannot), never fail on a tensor left on the CPU."""
+    from colorcnn import train as T
+    from colorcnn.runtime import Runtime
+
+    gc = _load("gpu_check")
+    meta = torch.device("meta")
+    monkeypatch.setattr(T, "setup_runtime", lambda *a: Runtime(0, 1, meta, False, gc.CL))
+    p = {**gc.SMOKE, "bf16": False}  # autocast has no meta device
+    with pytest.raises(RuntimeError, match="item\\(\\) cannot be called on meta tensors"):
+        gc.training(tmp_path / "a", p, meta)  # the first loss read back, after a whole step
+    with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor"):
+        gc.colorize(tmp_path / "c", p, meta)
+    with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor"):
+        gc.qssim(p, meta)
 
 
 def test_the_eccv16_reference_puts_its_inputs_where_the_model_is(tmp_path):
