@@ -453,6 +453,18 @@ def test_a_resubmitted_job_asks_for_more_memory_and_time(tmp_path):
     assert {"prepare", "train", "colorize", "score", "score_baselines", "study"} <= grown
 
 
+def test_ddp_training_asks_for_host_memory_per_process(tmp_path):
+    """Each of train.gpus processes holds torch, CUDA's host side and its share of the batch;
+    the request was the same for 1 and 4 processes."""
+    requests = {}
+    for gpus in (1, 4):
+        wd = copy_workflow(tmp_path / f"wf{gpus}")
+        cfg = wd / "config" / "config.yaml"
+        cfg.write_text(cfg.read_text().replace("  gpus: 0\n", f"  gpus: {gpus}\n", 1))
+        requests[gpus] = cluster_requests(wd, attempts=(1,))["train", 1]["mem_mb"]
+    assert requests[4] - requests[1] > 3 * 3000, requests  # 3 more processes
+
+
 def test_scoring_asks_for_memory_by_the_largest_test_image(tmp_path):
     """A 48 MP test image took 5.0 GB in score_baselines against a fixed 4 GB request."""
     wd = copy_workflow(tmp_path / "wf")
