@@ -165,3 +165,28 @@ def test_psnr_colourfulness():
     red = np.zeros((2, 2, 3))
     red[..., 0] = 100  # rg = 100, yb = 50, no spread: M = 0.3 * hypot(100, 50)
     assert M.colourfulness(red) == pytest.approx(0.3 * math.hypot(100, 50))
+
+
+def test_the_literatures_colourfulness_takes_absolute_values():
+    """DDColor, CT2, ColorFormer and UniColor compute Hasler & Süsstrunk's M on |R − G| and
+    |(R + G)/2 − B| (their colorfulness scripts), not on the signed differences: by hand on
+    a two-pixel image, where the two conventions differ."""
+    px = np.array([[[200.0, 100.0, 50.0], [100.0, 200.0, 250.0]]])  # R-G = ±100, yb = 100, -100
+    # |rg| = 100, 100: std 0, mean 100; |yb| = |150 - 50|, |150 - 250| = 100, 100: std 0, mean 100
+    assert M.colourfulness_abs(px) == pytest.approx(0.3 * math.hypot(100, 100))
+    # signed: rg = 100, -100 (std 100, mean 0); yb = 100, -100 (std 100, mean 0)
+    assert M.colourfulness(px) == pytest.approx(math.hypot(100, 100))
+    assert M.colourfulness_abs(np.full((4, 4, 3), 9.0)) == 0.0
+
+
+def test_ciede2000_is_skimages_mean_over_pixels():
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    from colorcnn.testimages import natural_rgb
+
+    a, b = natural_rgb(20, 30, 0), natural_rgb(20, 30, 1)
+    want = deltaE_ciede2000(rgb2lab(a / 255.0), rgb2lab(b / 255.0)).mean()
+    assert M.ciede2000(a, b) == pytest.approx(want, rel=1e-6)
+    assert M.ciede2000(a, a) == 0.0
+    with pytest.raises(ValueError, match="ciede2000"):
+        M.ciede2000(a, b[:10])

@@ -46,6 +46,11 @@ def test_the_model_and_the_baselines_are_scored_against_the_original(tmp_path):
         assert as_png["qssim"] == pytest.approx(r["qssim"], abs=1e-12), name
     assert 0.5 < rows["gray"]["qssim"] < 1.0 and rows["gray"]["colourfulness"] == 0.0
     assert rows["gray"]["colourfulness_gap"] == pytest.approx(-rows["gray"]["colourfulness_gt"])
+    # the literature's metrics: CF on absolute values, its gaps, CIEDE2000
+    assert rows["gray"]["cf"] == 0.0 and rows["gray"]["cf_abs_gap"] == rows["gray"]["cf_gt"] > 0
+    assert rows["gray"]["cf_gap"] == -rows["gray"]["cf_gt"]
+    assert row["delta_e00"] == pytest.approx(0.0, abs=1e-9)
+    assert rows["gray"]["delta_e00"] > 1.0
     small = {
         r["method"]: r
         for r in score_image(ScoreJob(**{**base.__dict__, "resolution": "model", "model_size": 32}))
@@ -59,7 +64,8 @@ def test_a_failing_image_is_named(tmp_path):
     job = ScoreJob(
         "a/abbey/gt.jpg", "abbey", str(tmp_path / "gt.jpg"), prediction=str(tmp_path / "wrong.png")
     )
-    with pytest.raises(ValueError, match=r"scoring a/abbey/gt.jpg .* size \(20, 20, 3\) differs"):
+    expected = r"scoring a/abbey/gt.jpg .* size 20x20 differs from the original's 50x40"
+    with pytest.raises(ValueError, match=expected):
         score_image(job)
 
 

@@ -23,10 +23,22 @@ METRIC_NAMES = {
     "qssim": "QSSIM",
     "ssim": "SSIM",
     "psnr": "PSNR (dB)",
-    "colourfulness": "colourfulness",
+    "colourfulness": "colourfulness (H&S, signed)",
     "colourfulness_gap": "colourfulness gap",
+    "cf": "CF (literature)",
+    "cf_gap": "CF gap (mean: ΔCF)",
+    "cf_abs_gap": "|CF gap|",
+    "delta_e00": "ΔE00 (lower is better)",
 }
-DIGITS = {"psnr": 2, "colourfulness": 1, "colourfulness_gap": 1}
+DIGITS = {
+    "psnr": 2,
+    "colourfulness": 1,
+    "colourfulness_gap": 1,
+    "cf": 1,
+    "cf_gap": 1,
+    "cf_abs_gap": 1,
+    "delta_e00": 2,
+}
 
 
 def settings(summaries: list[dict], workflow: dict) -> dict:

@@ -19,14 +19,28 @@ import pandas as pd
 from PIL import Image
 
 from .color import rgb_to_yuv
-from .images import load_rgb
-from .metrics import colourfulness, image_quality
+from .images import drop_alpha, load_rgb, open_image
+from .metrics import ciede2000, colourfulness, colourfulness_abs, image_quality
 from .systems import MODEL, baseline_rgb
 from .tables import COLORIZED_COLUMNS, SCORE_COLUMNS, TEST_COLUMNS, read_rooted, read_tsv
 
 log = logging.getLogger(__name__)
 
-METRICS = ("qssim", "ssim", "psnr", "colourfulness", "colourfulness_gap")
+#: Per-image metrics the study summarises: the paper's QSSIM, SSIM, PSNR; Hasler &
+#: Süsstrunk's signed colourfulness and its gap to the truth; the literature's CF (absolute
+#: values), its gap (whose mean is the difference of means, the literature's ΔCF up to sign)
+#: and absolute gap; CIEDE2000 ΔE (mean over pixels).
+METRICS = (
+    "qssim",
+    "ssim",
+    "psnr",
+    "colourfulness",
+    "colourfulness_gap",
+    "cf",
+    "cf_gap",
+    "cf_abs_gap",
+    "delta_e00",
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,8 @@ class ScoreJob:
     resolution: str = "original"  # or "model": everything resized to model_size first
     model_size: int = 224
     run: dict = field(default_factory=dict)  # {"variant": ..., "seed": ...} of the model
+    method: str = MODEL  # the prediction's rows: ``model``, or ``external`` (another method)
+    fit_prediction: bool = False  # a prediction of another size: resized to the original's
 
 
 def _to_eval_size(rgb: np.ndarray, job: ScoreJob) -> np.ndarray:
@@ -66,18 +82,24 @@ def _score(job: ScoreJob) -> list[dict]:
         y = rgb_to_yuv(gt)[..., 0]
         candidates = {m: baseline_rgb(m, y, job.stats) for m in job.baselines}
     if job.prediction:
-        pred = np.asarray(Image.open(job.prediction).convert("RGB"))
-        if pred.shape != gt.shape:
-            raise ValueError(f"{job.prediction}: size {pred.shape} differs from {gt.shape}")
-        candidates[MODEL] = pred
+        # decoded as the originals (EXIF orientation applied); a gray output is gray RGB
+        im = drop_alpha(open_image(job.prediction)).convert("RGB")
+        if im.size != (gt.shape[1], gt.shape[0]):
+            w, h = im.size
+            size = f"{w}x{h} differs from the original's {gt.shape[1]}x{gt.shape[0]}"
+            if not job.fit_prediction:
+                raise ValueError(f"{job.prediction}: size {size}")
+            log.warning("%s: size %s: resized to it (bilinear)", job.prediction, size)
+            im = im.resize((gt.shape[1], gt.shape[0]), Image.Resampling.BILINEAR)
+        candidates[job.method] = np.asarray(im)
     gt_e = _to_eval_size(gt, job)
     tests = {m: _to_eval_size(rgb, job) for m, rgb in candidates.items()}
     quality = image_quality(gt_e, list(tests.values()))  # the reference downsampled once
-    c_gt = colourfulness(gt_e)
+    c_gt, cf_gt = colourfulness(gt_e), colourfulness_abs(gt_e)
     rows = []
     for (method, p), q in zip(tests.items(), quality, strict=True):
-        c = colourfulness(p)
-        run = job.run if method == MODEL else {}
+        c, cf = colourfulness(p), colourfulness_abs(p)
+        run = job.run if job.prediction and method == job.method else {}
         rows.append(
             {
                 "method": method,
@@ -91,6 +113,11 @@ def _score(job: ScoreJob) -> list[dict]:
                 "colourfulness": c,
                 "colourfulness_gt": c_gt,
                 "colourfulness_gap": c - c_gt,
+                "cf": cf,
+                "cf_gt": cf_gt,
+                "cf_gap": cf - cf_gt,
+                "cf_abs_gap": abs(cf - cf_gt),
+                "delta_e00": ciede2000(gt_e, p),
             }
         )
     return rows

@@ -55,6 +55,11 @@ SCORE_COLUMNS = (
     "colourfulness",
     "colourfulness_gt",
     "colourfulness_gap",
+    "cf",
+    "cf_gt",
+    "cf_gap",
+    "cf_abs_gap",
+    "delta_e00",
 )
 #: ``results.tsv`` of a report: ``section`` is ``claim``, ``score`` or ``seeds``
 RESULT_COLUMNS = (

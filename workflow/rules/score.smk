@@ -17,8 +17,8 @@ rule score:
     threads: S.score.threads
     resources:
         mem_mb=grow(score_mem_mb),
-        # QSSIM, SSIM, PSNR and colourfulness: about 0.2 s per 1 MP image
-        runtime=grow(lambda wc, threads: minutes(n_test_images(), 0.2, threads)),
+        # QSSIM, SSIM, PSNR, colourfulness 0.2 s and CIEDE2000 0.8 s per 1 MP image
+        runtime=grow(lambda wc, threads: minutes(n_test_images(), 1.0, threads)),
     params:
         library=library_code("score.py"),
         resolution=S.score.resolution,
@@ -44,7 +44,7 @@ rule score_baselines:
     resources:
         mem_mb=grow(score_mem_mb),
         runtime=grow(
-            lambda wc, threads: minutes(len(BASELINES) * n_test_images(), 0.2, threads)
+            lambda wc, threads: minutes(len(BASELINES) * n_test_images(), 1.0, threads)
         ),
     params:
         library=library_code("score_baselines.py"),
@@ -55,10 +55,37 @@ rule score_baselines:
         "../scripts/score_baselines.py"
 
 
+rule score_external:
+    input:
+        table=rules.test_set.output.table,
+        outputs=external_outputs,
+    output:
+        scores=f"{RES}/external/{{system}}/score/scores.tsv",
+    log:
+        f"{LOGS}/external/{{system}}/score.log",
+    benchmark:
+        f"{BENCH}/external/{{system}}/score.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: S.score.threads
+    resources:
+        mem_mb=grow(score_mem_mb),
+        runtime=grow(lambda wc, threads: minutes(n_test_images(), 1.0, threads)),
+    params:
+        library=library_code("score_external.py"),
+        listing=external_listing,
+        resize=lambda wc: external_of(wc).resize,
+        resolution=S.score.resolution,
+        model_size=S.data.prepare.image_size,
+    script:
+        "../scripts/score_external.py"
+
+
 rule study:
     input:
         runs=run_files("score/scores.tsv"),
         baselines=rules.score_baselines.output.scores,
+        external=external_scores(),
     output:
         scores=f"{RES}/study/scores.tsv",
         claims=f"{RES}/study/claims.tsv",
@@ -76,6 +103,7 @@ rule study:
     params:
         library=library_code("study.py"),
         claims={r.variant: r.claim for r in S.runs},
+        external_claims={e.name: e.claim for e in S.external},
         reference=S.reference,
         n_boot=S.score.n_boot,
     script:
