@@ -45,6 +45,8 @@ def _run_train_script(run_script, tmp_path, shards, backbone_file, *, gpus, thre
             val_every=0,
             progress=False,
             loader_workers=-1,
+            bf16=False,
+            channels_last=False,
             **train,
         )
     )
@@ -88,7 +90,7 @@ def test_train_rule_script(tmp_path, run_script, backbone_file):
 
 def test_train_rule_script_refuses_more_processes_than_gpus(tmp_path, run_script, backbone_file):
     shards = write_shards(tmp_path / "s", 8)
-    with pytest.raises(RuntimeError, match="train.gpus is 2 but this job sees 0 GPU"):
+    with pytest.raises(RuntimeError, match="train.gpus is 2 but CUDA is unusable"):
         _run_train_script(run_script, tmp_path, shards, backbone_file, gpus=2, threads=1)
     assert not (tmp_path / "checkpoints").exists()
 
@@ -139,6 +141,26 @@ def test_test_set_colorize_score_and_score_baselines_scripts(tmp_path, run_scrip
     base = pd.read_csv(tmp_path / "base.tsv", sep="\t")
     assert len(model) == 6 and set(model["method"]) == {"model"} and set(model["seed"]) == {7}
     assert len(base) == 12 and set(base["method"]) == {"gray", "mean_chroma"}
+    # an external system: the builtin stand-in's folder, then scored as another method's
+    run_script(
+        "external_builtin",
+        input={"table": tmp_path / "t.tsv"},
+        output={"images": tmp_path / "ext"},
+        params={"method": "category_mean"},
+        log=[tmp_path / "e.log"],
+    )
+    assert len(list((tmp_path / "ext").rglob("*.png"))) == 6
+    run_script(
+        "score_external",
+        input={"table": tmp_path / "t.tsv", "outputs": tmp_path / "ext"},
+        output={"scores": tmp_path / "ext.tsv"},
+        params={**params, "resize": True, "listing": "x"},
+        wildcards={"system": "category_mean"},
+        **common,
+    )
+    ext = pd.read_csv(tmp_path / "ext.tsv", sep="\t")
+    assert len(ext) == 6 and set(ext["method"]) == {"external"}
+    assert set(ext["variant"]) == {"category_mean"} and (ext["qssim"] < 1).all()
 
 
 PREPARE_PARAMS = dict(
@@ -281,15 +303,22 @@ def test_study_figure_and_results_table_scripts(tmp_path, run_script, scores):
         runs.append((variant, int(seed), d / f"{variant}{int(seed)}.tsv"))
         write_frame(part, runs[-1][2], SCORE_COLUMNS)
     write_frame(scores[scores["method"] != "model"], d / "baselines.tsv", SCORE_COLUMNS)
+    ext = scores[scores["method"] == "gray"].assign(method="external", variant="ext")
+    write_frame(ext.assign(qssim=ext["qssim"] + 0.01), d / "ext.tsv", SCORE_COLUMNS)
     study = {
         k: d / f"study_{k}.tsv" for k in ("scores", "claims", "summary", "seeds", "by_category")
     }
     run_script(
         "study",
-        input={"runs": [p for *_, p in runs], "baselines": d / "baselines.tsv"},
+        input={
+            "runs": [p for *_, p in runs],
+            "baselines": d / "baselines.tsv",
+            "external": [d / "ext.tsv"],
+        },
         output=study,
         params={
             "claims": {"paper": "", "mse": "cross-entropy beats mse"},
+            "external_claims": {"ext": ""},
             "reference": "paper",
             "n_boot": 200,
         },
@@ -297,7 +326,8 @@ def test_study_figure_and_results_table_scripts(tmp_path, run_script, scores):
     )
     claims = read_frame(study["claims"])
     assert list(claims["comparison"])[:3] == ["paper − gray", "paper − mean_chroma", "paper − mse"]
-    assert len(read_frame(study["scores"])) == len(scores)
+    assert {"paper − ext", "ext − gray"} <= set(claims["comparison"])
+    assert len(read_frame(study["scores"])) == len(scores) + len(ext)
     figs = d / "figures"
     run_script(
         "figure_scores",

@@ -117,6 +117,12 @@ def test_no_workflow_profile_is_applied_behind_the_users_back():
             {"model": {"backbone_weights": "weights/typo.pth"}},
             "model.backbone_weights is 'weights/typo.pth'",
         ),
+        (
+            {"study": {"external": {"ddcolor": {"path": "/nonexistent/ddcolor"}}}},
+            "study.external.ddcolor.path '/nonexistent/ddcolor' does not exist",
+        ),
+        ({"study": {"external": {"gray": {"path": "."}}}}, "study.external.gray must be a name"),
+        ({"study": {"external": {"x": {"claim": "?"}}}}, "exactly one of path and builtin"),
     ],
 )
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, overrides, message):

@@ -23,10 +23,11 @@ train          ``model`` (the network), ``train`` (the rule's ``Job`` and the lo
                signals), ``trainlog`` (the metrics table), ``checkpoint`` (the file format)
 test_set       ``testset``
 colorize       ``colorize``
-score          ``scoring``, ``metrics`` (QSSIM, SSIM, PSNR, colourfulness), ``metrics_torch``
-               (the same QSSIM batched on a GPU)
-study          ``systems`` (the registry of systems: baselines and variants), ``study`` (paired
-               statistics, claims)
+score          ``scoring``, ``metrics`` (QSSIM, SSIM, PSNR, colourfulness, CF, CIEDE2000),
+               ``metrics_torch`` (the same QSSIM batched on a GPU), ``external`` (another
+               method's outputs matched to the test images and scored; ``colorcnn evaluate``)
+study          ``systems`` (the registry of systems: variants, external systems, baselines),
+               ``study`` (paired statistics, claims)
 report         ``figures``, ``results`` (the results tables), ``gallery`` (every image under
                every system, in a static page)
 =============  ==================================================================================
@@ -49,6 +50,7 @@ MODULES = (
     "config",
     "datasummary",
     "demo",
+    "external",
     "figures",
     "files",
     "gallery",

@@ -85,6 +85,49 @@ def _score(a):
     print(f"colourfulness\t{colourfulness(y):.4f}\ncolourfulness_gt\t{colourfulness(x):.4f}")
 
 
+def _evaluate(a):
+    import json
+
+    from .external import evaluate_folder
+    from .images import ImageRejected
+    from .results import METRIC_NAMES
+    from .scoring import METRICS
+
+    stats = json.loads(open(a.stats).read()) if a.stats else None
+    try:
+        scores, summary, vs_gray, m = evaluate_folder(
+            a.outputs,
+            a.truth,
+            name=a.name,
+            resize=not a.refuse_resized,
+            stats=stats,
+            processes=a.threads,
+        )
+    except (FileNotFoundError, ValueError, ImageRejected) as e:
+        print(f"colorcnn evaluate: {e}", file=sys.stderr)
+        return 2
+    if not m.complete:
+        print(f"colorcnn evaluate: {a.outputs} against {a.truth}:\n{m.problems()}", file=sys.stderr)
+    if not len(summary):
+        print("colorcnn evaluate: no output matches an image of the truth folder", file=sys.stderr)
+        return 2
+    if a.output:
+        scores.to_csv(a.output, sep="\t", index=False)
+    print(f"{len(m.pairs)} images; means with 95% bootstrap intervals")
+    for _, r in summary.iterrows():
+        print(f"{r['system']}")
+        for metric in METRICS:
+            lo, hi = r[f"{metric}_lo"], r[f"{metric}_hi"]
+            print(f"  {METRIC_NAMES[metric]:28} {r[metric]:9.4f} [{lo:.4f}, {hi:.4f}]")
+    print(f"paired, {a.name} − gray, image by image (delta [95%], win rate)")
+    for _, r in vs_gray.iterrows():
+        print(
+            f"  {METRIC_NAMES[r['metric']]:28} {r['delta']:+9.4f} [{r['lo']:+.4f}, {r['hi']:+.4f}]"
+            f"  {r['win']:.2f}"
+        )
+    return 0 if m.complete else 1
+
+
 def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -150,6 +193,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_colorize)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="score a folder of another method's colorizations against the originals",
+        description="Match OUTPUTS to the images under --truth by path without extension "
+        "(x.jpg may be x.png), score each with every metric of the study, the gray baseline "
+        "beside it. Exit 0: all matched; 1: some missing/unmatched (listed, the rest scored); "
+        "2: nothing to score.",
+    )
+    p.add_argument("outputs", help="a folder of colorized images (any layout, any extension)")
+    p.add_argument("--truth", required=True, help="the folder of the originals")
+    p.add_argument("-o", "--output", help="per-image scores (TSV)")
+    p.add_argument("--name", default="outputs", help="the system's name in the tables")
+    p.add_argument("--stats", help="the training set's chroma.json: adds mean chroma")
+    p.add_argument("--refuse-resized", action="store_true", help="outputs must be full size")
+    p.add_argument("--threads", type=_at_least_one, default=1)
+    p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("score", help="QSSIM, SSIM, PSNR, colourfulness of one image pair")
     p.add_argument("reference")

@@ -209,10 +209,10 @@ class TrainConfig:
     val_every: int = 2000
     loader_workers: int = -1
     device: str = "auto"
-    # numerics, on any device (the CPU too); they key the run with the world size
-    # (provenance.run_key), so a changed one starts a new run
-    bf16: bool = False
-    channels_last: bool = False
+    # numerics, on any device (the CPU too; the demo turns them off); they key the run with
+    # the world size (provenance.run_key), so a changed one starts a new run
+    bf16: bool = True
+    channels_last: bool = True
     compile: bool = False
     progress: bool = True
 
@@ -347,6 +347,23 @@ class Paths:
     reports: str
 
 
+#: The external systems the workflow can write itself (for the demo): ``category_mean``
+#: colours each test image with the mean chroma of the other test images of its category.
+BUILTIN_EXTERNAL = ("category_mean",)
+
+
+@dataclass(frozen=True)
+class ExternalSystem:
+    """Another method's outputs in the study (``study.external.<name>``): a folder of images,
+    one per test image (``path``), or one the workflow writes (``builtin``)."""
+
+    name: str
+    path: str = ""
+    builtin: str = ""
+    claim: str = ""
+    resize: bool = True
+
+
 @dataclass(frozen=True)
 class Settings:
     paths: Paths
@@ -360,6 +377,7 @@ class Settings:
     colorize: ColorizeSettings
     score: ScoreSettings
     gallery: GallerySettings
+    external: tuple[ExternalSystem, ...] = ()
 
     def run(self, variant: str, seed: int | str) -> Run:
         for r in self.runs:
@@ -439,6 +457,7 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
     _require(gallery.per_page >= 1, "gallery.per_page", gallery.per_page, ">= 1")
     _require(gallery.threads >= 1, "gallery.threads", gallery.threads, ">= 1")
     runs, reference = _parse_study(config, data)
+    external = _parse_external(config["study"].get("external") or {}, runs, check_files)
     paths = _typed(Paths, config["paths"], "paths")
     for key, value in asdict(paths).items():
         _require(bool(value), f"paths.{key}", value, "a folder")
@@ -457,7 +476,37 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
         colorize=c,
         score=score,
         gallery=gallery,
+        external=external,
     )
+
+
+def _parse_external(given: dict, runs, check_files: bool) -> tuple[ExternalSystem, ...]:
+    import re
+
+    from .systems import BASELINES
+
+    taken = {r.variant for r in runs} | set(BASELINES) | RESERVED_NAMES
+    out = []
+    for name, over in given.items():
+        key = f"study.external.{name}"
+        _require(
+            re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", str(name)) is not None and name not in taken,
+            key,
+            name,
+            "a name of letters, digits, '_' or '-', not a variant's or a baseline's",
+        )
+        unknown = set(over or {}) - {f.name for f in fields(ExternalSystem)} - {"name"}
+        _require(not unknown, key, sorted(unknown), "path or builtin, claim, resize")
+        e = _typed(ExternalSystem, {"name": name, **(over or {})}, key)
+        _require(bool(e.path) != bool(e.builtin), key, over, "exactly one of path and builtin")
+        if e.builtin:
+            _one_of(f"{key}.builtin", e.builtin, BUILTIN_EXTERNAL)
+        else:
+            e = replace(e, path=_path(e.path))
+            if check_files:
+                _existing_dir(f"{key}.path", e.path, f"a folder of {name}'s outputs")
+        out.append(e)
+    return tuple(out)
 
 
 def _parse_study(config: dict, data: DataSettings) -> tuple[tuple[Run, ...], str]:

@@ -295,7 +295,8 @@ class InferenceNet(nn.Module):
             a, b = self.a_in(y), self.b_in(y)
         else:
             a, b = self.a_bias, self.b_bias
-        for f, wa, wb in zip(maps, self.a_parts, self.b_parts, strict=True):
+        for i, f in enumerate(maps):  # by index: dynamo cannot iterate a ParameterList
+            wa, wb = self.a_parts[i], self.b_parts[i]
             full = f.shape[-2:] == (h, w)
             if full:
                 a = a + F.conv2d(f, wa, padding=self.pad)

@@ -142,14 +142,17 @@ def summarize(scores: pd.DataFrame, metrics, n_resamples: int = 2000) -> pd.Data
     return pd.DataFrame(list(rows.values()))
 
 
-def comparisons(variants: dict[str, str], reference: str) -> list[tuple[str, str, str]]:
+def comparisons(
+    variants: dict[str, str], reference: str, external: dict[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """The claims the study tests: ``(claim, a, b)`` meaning "a scores higher than b".
 
     The reference against every baseline (each baseline's own claim), then for each other
     variant its claim against the reference (``variants`` maps a variant to it; may be empty)
-    and the variant against gray."""
+    and the variant against gray, then the same for each external system (``external``: name
+    to its claim)."""
     out = [(f"{reference}: {b.claim}", reference, b.name) for b in BASELINES.values()]
-    for v, claim in variants.items():
+    for v, claim in {**variants, **(external or {})}.items():
         if v == reference:
             continue
         out.append((claim or f"{reference} beats {v}", reference, v))
@@ -162,13 +165,14 @@ def claims_table(
     variants: dict[str, str],
     reference: str,
     *,
+    external: dict[str, str] | None = None,
     metric: str = "qssim",
     n_resamples: int = 2000,
 ) -> pd.DataFrame:
     """One row per claim: paired Δ of ``metric`` with its interval, win rate, verdict."""
     wide = per_image(scores, metric)
     rows = []
-    for claim, a, b in comparisons(variants, reference):
+    for claim, a, b in comparisons(variants, reference, external):
         if a not in wide or b not in wide:
             continue
         p = paired(wide[a], wide[b], n_resamples)

@@ -5,6 +5,8 @@ A *system* is anything that colorizes every test image:
 
 - a **variant** of the paper's network (one per ``study.variants`` entry, named after it; a
   variant trained with several seeds is averaged over its seeds image by image);
+- an **external system** (``study.external``): another method's outputs, one image per test
+  image, scored by the same code (:mod:`colorcnn.external`);
 - a **baseline** (:data:`BASELINES`): chroma that needs no training, recombined with the test
   image's own full-resolution Y and scored by the same code. ``gray`` (U = V = 128: the input
   itself, which QSSIM already rates high, so every table shows it) and ``mean_chroma`` (the
@@ -24,6 +26,9 @@ from dataclasses import dataclass
 
 #: The ``method`` of a trained network's rows in ``scores.tsv``.
 MODEL = "model"
+#: The ``method`` of an external system's rows (another method's outputs, scored by the same
+#: code; :mod:`colorcnn.external`): its name is in the ``variant`` column.
+EXTERNAL = "external"
 #: The baseline every comparison is anchored to.
 GRAY = "gray"
 #: Colours of the variants, in the order of the study (cycled beyond six).
@@ -97,7 +102,8 @@ def palette(names) -> dict[str, str]:
 
 def system_scores(scores):
     """Long table with a ``system`` column: each variant averaged over its seeds image by
-    image, then the baselines' rows (registry order). The one place seeds are averaged."""
+    image, then the external systems (by name), then the baselines' rows (registry order).
+    The one place seeds are averaged."""
     import pandas as pd
 
     model = scores[scores["method"] == MODEL]
@@ -108,9 +114,11 @@ def system_scores(scores):
         scores.drop_duplicates("image").set_index("image")["category"]
     )
     avg = avg.rename(columns={"variant": "system"})
-    base = scores[scores["method"] != MODEL].rename(columns={"method": "system"})
+    ext = scores[scores["method"] == EXTERNAL].drop(columns="method")
+    ext = ext.rename(columns={"variant": "system"})
+    base = scores[~scores["method"].isin((MODEL, EXTERNAL))].rename(columns={"method": "system"})
     base = base[base["system"].isin(BASELINES)]
-    return pd.concat([avg, base[avg.columns]], ignore_index=True)
+    return pd.concat([avg, ext[avg.columns], base[avg.columns]], ignore_index=True)
 
 
 def per_image(scores, metric: str):

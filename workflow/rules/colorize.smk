@@ -59,3 +59,23 @@ rule colorize:
         device="cuda" if S.colorize.gpus else "cpu",
     script:
         "../scripts/colorize.py"
+
+
+rule external_builtin:
+    input:
+        table=rules.test_set.output.table,
+    output:
+        images=directory(f"{RES}/external/{{system}}/images"),
+    log:
+        f"{LOGS}/external/{{system}}/images.log",
+    benchmark:
+        f"{BENCH}/external/{{system}}/images.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        runtime=grow(lambda wc, threads: minutes(n_test_images(), 0.2, threads)),
+    params:
+        library=library_code("external_builtin.py"),
+        method=lambda wc: external_of(wc).builtin,
+    script:
+        "../scripts/external_builtin.py"

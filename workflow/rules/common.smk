@@ -123,11 +123,13 @@ RES, LOGS, BENCH, REPORTS = (
 )
 RUN_DIR = f"{RES}/{RUN_FOLDER}"
 VARIANTS = list(dict.fromkeys(r.variant for r in S.runs))
+EXTERNAL = {e.name: e for e in S.external}
 SEEDS = sorted({r.seed for r in S.runs})
 
 
 wildcard_constraints:
     variant="|".join(VARIANTS),
+    system="|".join(EXTERNAL) or "(?!)",
     seed=r"\d+",
     shard=r"\d{5}",
 
@@ -237,6 +239,33 @@ def dataset(name):
         lambda: f"{root} listing {listing_digest(root, *extra)}",
         lambda: root,
     )
+
+
+def external_of(wildcards):
+    return EXTERNAL[wildcards.system]
+
+
+def external_outputs(wildcards):
+    """The folder of an external system's outputs: the user's, or a builtin's (a rule's)."""
+    e = external_of(wildcards)
+    return f"{RES}/external/{e.name}/images" if e.builtin else e.path
+
+
+def external_listing(wildcards):
+    """What is in a user's folder of outputs (a param: another file there rescores it)."""
+    e = external_of(wildcards)
+    if e.builtin:
+        return e.builtin
+    return as_seen_by_main(
+        f"external {e.name}",
+        lambda: f"{e.path} listing {listing_digest(e.path)}",
+        lambda: e.path,
+    )
+
+
+def external_scores():
+    """Every external system's scores."""
+    return [f"{RES}/external/{name}/score/scores.tsv" for name in EXTERNAL]
 
 
 def library_code(script):

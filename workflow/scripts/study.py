@@ -14,9 +14,12 @@ from colorcnn.tables import SCORE_COLUMNS, read_frame, write_frame
 
 sm = snakemake
 p = sm.params
-scores = pd.concat([read_frame(f) for f in [*sm.input.runs, sm.input.baselines]], ignore_index=True)
+files = [*sm.input.runs, *sm.input.external, sm.input.baselines]
+scores = pd.concat([read_frame(f) for f in files], ignore_index=True)
 write_frame(scores, sm.output.scores, SCORE_COLUMNS)
-claims = study.claims_table(scores, p.claims, p.reference, n_resamples=p.n_boot)
+claims = study.claims_table(
+    scores, p.claims, p.reference, external=p.external_claims, n_resamples=p.n_boot
+)
 write_frame(claims, sm.output.claims)
 write_frame(study.summarize(scores, METRICS, p.n_boot), sm.output.summary)
 write_frame(study.seed_spread(scores, n_resamples=p.n_boot), sm.output.seeds)
