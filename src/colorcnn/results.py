@@ -27,7 +27,7 @@ METRIC_NAMES = {
     "colourfulness_gap": "colourfulness gap",
     "cf": "CF (literature)",
     "cf_gap": "CF gap (mean: ΔCF)",
-    "cf_abs_gap": "|CF gap|",
+    "cf_abs_gap": "mean abs. CF gap",
     "delta_e00": "ΔE00 (lower is better)",
 }
 DIGITS = {
