@@ -35,16 +35,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from _common import compare, header
+from colorize_bench import random_ours, write_gray_jpegs
+from loader_bench import make_shards
+from train_bench import matmul
 
 from colorcnn import train as T
 from colorcnn.backbone import BackbonePlan, resolve_backbone
-from colorcnn.checkpoint import model_from_checkpoint, save_checkpoint
 from colorcnn.colorize import Colorizer, collect_inputs, colorize_files
 from colorcnn.config import HeadConfig, TrainConfig
 from colorcnn.loader import Gatherer, ShardRows, TrainBatches, batch_loader
 from colorcnn.metrics_torch import qssim_torch
 from colorcnn.model import ColorizationNet, loss_fn
-from colorcnn.shards import ShardFiles, write_arrays
 from colorcnn.testimages import natural_rgb
 
 CL = torch.channels_last
@@ -88,22 +89,6 @@ def versions(device: torch.device) -> dict:
 # --- (a) training and (b) the loader --------------------------------------------------------------
 
 
-def write_shards(d: Path, n: int, size: int, per_shard: int = 2048) -> tuple[list, list, list]:
-    """Random Y/UV shards as the prepare stage writes them (content does not matter here)."""
-    rng = np.random.default_rng(0)
-    out = ([], [], [])
-    for k in range(-(-n // per_shard)):
-        m = min(per_shard, n - k * per_shard)
-        f = ShardFiles.of(d, k)
-        y = rng.integers(0, 256, (m, size, size), dtype=np.uint8)
-        uv = rng.integers(0, 256, (m, 2, size, size), dtype=np.uint8)
-        pairs = [(y[i], uv[i]) for i in range(m)]
-        write_arrays(f, pairs, [(k * per_shard + i, f"{i}", "c") for i in range(m)], size)
-        for lst, p in zip(out, (f.Y, f.UV, f.index), strict=True):
-            lst.append(str(p))
-    return out
-
-
 def training_job(d: Path, shards, backbone: Path, cfg: TrainConfig, n: int) -> T.Job:
     y, uv, index = shards
     return T.Job(
@@ -132,22 +117,11 @@ def flops_per_image(size: int, device: torch.device) -> float:
     return float(fc.get_total_flops())
 
 
-def matmul(device: torch.device, n: int):
-    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
-    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
-
-    def run():
-        for _ in range(4):
-            a @ b
-        sync(device)
-
-    return run, 4 * 2 * n**3
-
-
 def training(tmp: Path, p: dict, device: torch.device) -> dict:
     tmp.mkdir(parents=True, exist_ok=True)
     header(f"(a) training through train.fit and (b) the loader, {device.type}")
-    shards = write_shards(tmp / "shards", p["images"], p["size"])
+    files = make_shards(tmp / "shards", p["images"], p["size"], per_shard=2048)
+    shards = tuple([str(getattr(f, k)) for f in files] for k in ("Y", "UV", "index"))
     backbone = tmp / "backbone.pt"
     resolve_backbone(BackbonePlan("random", ""), backbone, tmp / "backbone.json")
     base = TrainConfig(
@@ -175,7 +149,7 @@ def training(tmp: Path, p: dict, device: torch.device) -> dict:
     sides["loader alone"] = loader_alone
     work = dict.fromkeys(sides, steps * p["batch"])
     for n in p["matmul"]:
-        sides[f"bf16 matmul {n}"], work[f"bf16 matmul {n}"] = matmul(device, n)
+        sides[f"bf16 matmul {n}"], work[f"bf16 matmul {n}"] = matmul(device, torch.bfloat16, n)
     t = compare(sides, repeats=p["repeats"], work=work)
     peak = max(v.rate for k, v in t.items() if "matmul" in k)
     per_image = flops_per_image(p["size"], device)
@@ -207,22 +181,11 @@ def training(tmp: Path, p: dict, device: torch.device) -> dict:
 
 
 def colorize(tmp: Path, p: dict, device: torch.device) -> dict:
-    from PIL import Image
-
     header(f"(c) colorize: decode, network, recombination, PNG ({device.type})")
     src = tmp / "gray"
-    src.mkdir(parents=True)
-    for k in range(p["colorize_images"]):
-        gray = Image.fromarray(natural_rgb(p["height"], p["width"], k)).convert("L")
-        gray.save(src / f"in_{k}.jpg", quality=90)
+    write_gray_jpegs(src, p["colorize_images"], p["height"], p["width"])
     pairs = collect_inputs([src])
-    ck = tmp / "model.pt"
-    torch.manual_seed(0)
-    from torchvision.models import vgg16
-
-    net = ColorizationNet(vgg16(weights=None).features, HeadConfig(), "random")
-    save_checkpoint(ck, net, step=0, config={"image_size": p["size"]})
-    model = model_from_checkpoint(torch.load(ck, weights_only=True))
+    model = random_ours()
     bf16 = p["bf16"]  # as on a GPU (the smoke run too: the same code paths)
     cols = {
         "colorize, eager": Colorizer(model, p["size"], device, bf16=bf16),

@@ -86,14 +86,13 @@ def _score(a):
 
 
 def _evaluate(a):
-    import json
-
     from .external import evaluate_folder
     from .images import ImageRejected
     from .results import METRIC_NAMES
-    from .scoring import METRICS
+    from .scoring import METRICS, read_stats
+    from .tables import SCORE_COLUMNS, write_frame
 
-    stats = json.loads(open(a.stats).read()) if a.stats else None
+    stats = read_stats(a.stats) if a.stats else None
     try:
         scores, summary, vs_gray, m = evaluate_folder(
             a.outputs,
@@ -112,7 +111,7 @@ def _evaluate(a):
         print("colorcnn evaluate: no output matches an image of the truth folder", file=sys.stderr)
         return 2
     if a.output:
-        scores.to_csv(a.output, sep="\t", index=False)
+        write_frame(scores, a.output, SCORE_COLUMNS)
     print(f"{len(m.pairs)} images; means with 95% bootstrap intervals")
     for _, r in summary.iterrows():
         print(f"{r['system']}")

@@ -31,7 +31,7 @@ from .config import ColorizeOptions, DecodeLimits
 from .files import TMP_PREFIX, atomic_path
 from .images import ANY_SIZE, ImageRejected, drop_alpha, open_image
 from .layout import is_image_name, output_name
-from .model import InferenceNet
+from .model import InferenceNet, uv_of_logits
 from .runtime import autocast, select_device
 
 log = logging.getLogger(__name__)
@@ -142,8 +142,8 @@ class Colorizer:
         batch of :meth:`model_input` tensors."""
         batch = torch.stack(inputs).to(self.device)
         with autocast(self.device, self.bf16):
-            uv = torch.sigmoid(self.network(batch).float()) * 255.0
-        return list(uv.float())
+            uv = uv_of_logits(self.network(batch))  # the network compiled, when asked
+        return list(uv)
 
     def predict_uv(self, ys: list[np.ndarray]) -> list[torch.Tensor]:
         """:meth:`predict` for full-resolution Y planes."""

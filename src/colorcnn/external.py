@@ -221,6 +221,8 @@ def category_mean(root: str | Path, rows: list[dict], out_dir: str | Path) -> li
     def yuv(r):
         return rgb_to_yuv(np.asarray(load_rgb(Path(root) / r["path"])))
 
+    # two passes, each image decoded twice: the first keeps only each image's mean chroma,
+    # so memory stays one image whatever the size of the test set
     means = [yuv(r)[..., 1:].reshape(-1, 2).mean(0) for r in rows]
     cats = [r["category"] for r in rows]
     total = np.sum(means, axis=0)

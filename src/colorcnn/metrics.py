@@ -300,11 +300,17 @@ def colourfulness(rgb: np.ndarray) -> float:
     ``rg = R − G``, ``yb = (R + G)/2 − B``; ``M = sqrt(σ_rg² + σ_yb²) + 0.3 sqrt(μ_rg² + μ_yb²)``.
     0 for a gray image; about 20-60 for typical photographs.
     """
+    return _hasler_susstrunk(rgb, "colourfulness", signed=True)
+
+
+def _hasler_susstrunk(rgb: np.ndarray, name: str, *, signed: bool) -> float:
     a = np.asarray(rgb, np.float64)
     if a.ndim != 3 or a.shape[-1] != 3:
-        raise ValueError(f"colourfulness: expected an RGB image (H, W, 3), got {a.shape}")
+        raise ValueError(f"{name}: expected an RGB image (H, W, 3), got {a.shape}")
     rg = a[..., 0] - a[..., 1]
     yb = 0.5 * (a[..., 0] + a[..., 1]) - a[..., 2]
+    if not signed:
+        rg, yb = np.abs(rg), np.abs(yb)
     return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
 
 
@@ -313,23 +319,28 @@ def colourfulness_abs(rgb: np.ndarray) -> float:
     UniColor: their ``colorfulness`` scripts, after pyimagesearch's ``image_colorfulness``):
     Hasler & Süsstrunk's formula on ``|R − G|`` and ``|(R + G)/2 − B|``. Not the paper's
     signed M (:func:`colourfulness`); typical photographs score about 30-45 here."""
-    a = np.asarray(rgb, np.float64)
-    if a.ndim != 3 or a.shape[-1] != 3:
-        raise ValueError(f"colourfulness_abs: expected an RGB image (H, W, 3), got {a.shape}")
-    rg = np.abs(a[..., 0] - a[..., 1])
-    yb = np.abs(0.5 * (a[..., 0] + a[..., 1]) - a[..., 2])
-    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
+    return _hasler_susstrunk(rgb, "colourfulness_abs", signed=False)
 
 
 def ciede2000(x: np.ndarray, y: np.ndarray) -> float:
     """Mean CIEDE2000 colour difference ΔE00 over the pixels of two RGB images (0-255, read as
     sRGB, D65; ``skimage.color.deltaE_ciede2000``). 0 for identical images; lower is better."""
+    return ciede2000_each(x, [y])[0]
+
+
+def ciede2000_each(reference: np.ndarray, tests: list[np.ndarray]) -> list[float]:
+    """:func:`ciede2000` of each test image against one reference, whose Lab conversion is
+    made once (as :func:`image_quality` downsamples the reference once)."""
     from skimage.color import deltaE_ciede2000, rgb2lab
 
-    x, y = _validate_pair(x, y, "ciede2000")
-    rows = max(1, (1 << 18) // x.shape[1])  # blocks of ~256k pixels: about 100 MB at a time
-    total = 0.0
-    for r in range(0, x.shape[0], rows):
-        lab = [rgb2lab(np.asarray(v[r : r + rows], np.float64) / 255.0) for v in (x, y)]
-        total += float(deltaE_ciede2000(*lab).sum())
-    return total / (x.shape[0] * x.shape[1])
+    for t in tests:
+        _validate_pair(reference, t, "ciede2000")
+    h, w = reference.shape[:2]
+    rows = max(1, (1 << 18) // w)  # blocks of ~256k pixels: about 100 MB at a time
+    totals = [0.0] * len(tests)
+    for r in range(0, h, rows):
+        ref = rgb2lab(np.asarray(reference[r : r + rows], np.float64) / 255.0)
+        for k, t in enumerate(tests):
+            lab = rgb2lab(np.asarray(t[r : r + rows], np.float64) / 255.0)
+            totals[k] += float(deltaE_ciede2000(ref, lab).sum())
+    return [t / (h * w) for t in totals]

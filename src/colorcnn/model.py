@@ -135,7 +135,12 @@ class ColorizationNet(nn.Module):
     @torch.no_grad()
     def predict_uv(self, y: torch.Tensor) -> torch.Tensor:
         """UV ``(B, 2, H, W)`` on the 0-255 scale."""
-        return torch.sigmoid(self(y).float()) * 255.0
+        return uv_of_logits(self(y))
+
+
+def uv_of_logits(logits: torch.Tensor) -> torch.Tensor:
+    """The network's UV on the 0-255 scale (float32) from its logits."""
+    return torch.sigmoid(logits.float()) * 255.0
 
 
 def loss_fn(kind: str, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -310,4 +315,4 @@ class InferenceNet(nn.Module):
         return out + F.conv2d(F.relu_(b), self.out.weight[:, n_a:], padding=k)
 
     def predict_uv(self, y: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self(y).float()) * 255.0
+        return uv_of_logits(self(y))

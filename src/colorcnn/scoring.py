@@ -20,7 +20,7 @@ from PIL import Image
 
 from .color import rgb_to_yuv
 from .images import drop_alpha, load_rgb, open_image
-from .metrics import ciede2000, colourfulness, colourfulness_abs, image_quality
+from .metrics import ciede2000_each, colourfulness, colourfulness_abs, image_quality
 from .systems import MODEL, baseline_rgb
 from .tables import COLORIZED_COLUMNS, SCORE_COLUMNS, TEST_COLUMNS, read_rooted, read_tsv
 
@@ -95,9 +95,10 @@ def _score(job: ScoreJob) -> list[dict]:
     gt_e = _to_eval_size(gt, job)
     tests = {m: _to_eval_size(rgb, job) for m, rgb in candidates.items()}
     quality = image_quality(gt_e, list(tests.values()))  # the reference downsampled once
+    delta_e = ciede2000_each(gt_e, list(tests.values()))  # and converted to Lab once
     c_gt, cf_gt = colourfulness(gt_e), colourfulness_abs(gt_e)
     rows = []
-    for (method, p), q in zip(tests.items(), quality, strict=True):
+    for (method, p), q, de in zip(tests.items(), quality, delta_e, strict=True):
         c, cf = colourfulness(p), colourfulness_abs(p)
         run = job.run if job.prediction and method == job.method else {}
         rows.append(
@@ -117,7 +118,7 @@ def _score(job: ScoreJob) -> list[dict]:
                 "cf_gt": cf_gt,
                 "cf_gap": cf - cf_gt,
                 "cf_abs_gap": abs(cf - cf_gt),
-                "delta_e00": ciede2000(gt_e, p),
+                "delta_e00": de,
             }
         )
     return rows

@@ -89,16 +89,18 @@ def as_seen_by_main(name, compute, fallback):
     which weights file this machine holds) is recorded under .snakemake/ (shared, as
     Snakemake's own metadata) and read back; ``fallback()`` where no record is found."""
     if MAIN:
-        value = compute()
-        seen = json.loads(MAIN_VIEW.read_text()) if MAIN_VIEW.exists() else {}
-        seen[name] = value
+        _SEEN[name] = value = compute()
         MAIN_VIEW.parent.mkdir(parents=True, exist_ok=True)
         tmp = MAIN_VIEW.with_name(f".tmp-{os.getpid()}-{MAIN_VIEW.name}")
-        tmp.write_text(json.dumps(seen, indent=1))
-        os.replace(tmp, MAIN_VIEW)
+        tmp.write_text(json.dumps(_SEEN, indent=1))
+        os.replace(tmp, MAIN_VIEW)  # atomic: a job never reads half a file
         return value
-    seen = json.loads(MAIN_VIEW.read_text()) if MAIN_VIEW.exists() else {}
-    return seen[name] if name in seen else fallback()
+    if not _SEEN and MAIN_VIEW.exists():
+        _SEEN.update(json.loads(MAIN_VIEW.read_text()))
+    return _SEEN[name] if name in _SEEN else fallback()
+
+
+_SEEN = {}  # what as_seen_by_main computed (main process) or read back (a cluster job)
 
 
 # a key given twice in a config file: YAML (and Snakemake) keep the last one silently
