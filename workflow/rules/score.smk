@@ -17,8 +17,8 @@ rule score:
     threads: S.score.threads
     resources:
         mem_mb=grow(score_mem_mb),
-        # QSSIM, SSIM, PSNR, colourfulness 0.2 s and CIEDE2000 0.8 s per 1 MP image
-        runtime=grow(lambda wc, threads: minutes(n_test_images(), 1.0, threads)),
+        # QSSIM, SSIM, PSNR, colourfulness 0.2 s and CIEDE2000 0.5 s per 1 MP image
+        runtime=grow(lambda wc, threads: minutes(n_test_images(), 0.7, threads)),
     params:
         library=library_code("score.py"),
         resolution=S.score.resolution,
@@ -44,7 +44,7 @@ rule score_baselines:
     resources:
         mem_mb=grow(score_mem_mb),
         runtime=grow(
-            lambda wc, threads: minutes(len(BASELINES) * n_test_images(), 1.0, threads)
+            lambda wc, threads: minutes(len(BASELINES) * n_test_images(), 0.7, threads)
         ),
     params:
         library=library_code("score_baselines.py"),
@@ -70,7 +70,7 @@ rule score_external:
     threads: S.score.threads
     resources:
         mem_mb=grow(score_mem_mb),
-        runtime=grow(lambda wc, threads: minutes(n_test_images(), 1.0, threads)),
+        runtime=grow(lambda wc, threads: minutes(n_test_images(), 0.7, threads)),
     params:
         library=library_code("score_external.py"),
         listing=external_listing,
