@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from _common import compare, header, report
-from eccv16_reference import ECCV16, colorize_file
 from PIL import Image
 
 from colorcnn.colorize import Colorizer, collect_inputs, colorize_files, save_png
 from colorcnn.config import HeadConfig
 from colorcnn.model import ColorizationNet, InferenceNet
+from colorcnn.peers import ECCV16, colorize_file
 from colorcnn.testimages import natural_rgb
 
 

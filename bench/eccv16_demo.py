@@ -4,7 +4,7 @@
 
 What a user of richzhang/colorization's ``demo_release.py`` pays for a folder: start Python,
 import torch and scikit-image, build the network and load its weights from a file, then per
-image the demo's pipeline (:func:`eccv16_reference.colorize_file`) and a PNG at the original
+image the demo's pipeline (:func:`colorcnn.peers.colorize_file`) and a PNG at the original
 size (the same zlib level as ours). The weights are whatever state dict ``WEIGHTS`` holds (the
 benchmark writes random ones: only time is compared).
 """
@@ -15,8 +15,9 @@ import argparse
 from pathlib import Path
 
 import torch
-from eccv16_reference import ECCV16, colorize_file
 from PIL import Image
+
+from colorcnn.peers import ECCV16, colorize_file
 
 
 def main(argv=None):

@@ -161,6 +161,19 @@ def test_test_set_colorize_score_and_score_baselines_scripts(tmp_path, run_scrip
     ext = pd.read_csv(tmp_path / "ext.tsv", sep="\t")
     assert len(ext) == 6 and set(ext["method"]) == {"external"}
     assert set(ext["variant"]) == {"category_mean"} and (ext["qssim"] < 1).all()
+    # a peer (ECCV16, random weights): its folder, then scored as an external system's
+    run_script(
+        "peer",
+        input={"table": tmp_path / "t.tsv", "weights": []},
+        output={"images": tmp_path / "peer", "record": tmp_path / "peer.json"},
+        params={"network": "eccv16", "weights": "random", "batch_size": 4, "device": "cpu"},
+        threads=1,
+        log=[tmp_path / "p.log"],
+    )
+    assert len(list((tmp_path / "peer").rglob("*.png"))) == 6
+    record = json.loads((tmp_path / "peer.json").read_text())
+    assert record["weights"] == "random" and record["images"] == 6
+    assert "RANDOM weights" in (tmp_path / "p.log").read_text()
 
 
 PREPARE_PARAMS = dict(

@@ -123,6 +123,19 @@ def test_no_workflow_profile_is_applied_behind_the_users_back():
         ),
         ({"study": {"external": {"gray": {"path": "."}}}}, "study.external.gray must be a name"),
         ({"study": {"external": {"x": {"claim": "?"}}}}, "exactly one of path and builtin"),
+        (
+            {"study": {"peers": {"eccv16": {"weights": "/models/absent-9b330a0b.pth"}}}},
+            "study.peers.eccv16.weights: no file /models/absent-9b330a0b.pth",
+        ),
+        (
+            {"study": {"peers": {"eccv16": {"weights": "random"}}}},
+            "study.peers.eccv16 must be a name that says 'random'",
+        ),
+        ({"study": {"peers": {"ddcolor": {"weights": "random"}}}}, "study.peers.ddcolor.network"),
+        (
+            {"study": {"peers": {"paper": {"network": "eccv16", "weights": "random"}}}},
+            "study.peers.paper must be a name",
+        ),
     ],
 )
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, overrides, message):

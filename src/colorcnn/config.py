@@ -350,18 +350,27 @@ class Paths:
 #: The external systems the workflow can write itself (for the demo): ``category_mean``
 #: colours each test image with the mean chroma of the other test images of its category.
 BUILTIN_EXTERNAL = ("category_mean",)
+#: The published colorizers the workflow runs itself (``study.peers``; :mod:`colorcnn.peers`).
+PEER_NETWORKS = ("eccv16", "siggraph17")
 
 
 @dataclass(frozen=True)
 class ExternalSystem:
     """Another method's outputs in the study (``study.external.<name>``): a folder of images,
-    one per test image (``path``), or one the workflow writes (``builtin``)."""
+    one per test image (``path``), or one the workflow writes (``builtin``); or a published
+    colorizer the workflow runs (``study.peers.<name>``: its ``network`` and ``weights``)."""
 
     name: str
     path: str = ""
     builtin: str = ""
     claim: str = ""
     resize: bool = True
+    network: str = ""
+    weights: str = ""
+
+    @property
+    def is_peer(self) -> bool:
+        return bool(self.network)
 
 
 @dataclass(frozen=True)
@@ -458,6 +467,7 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
     _require(gallery.threads >= 1, "gallery.threads", gallery.threads, ">= 1")
     runs, reference = _parse_study(config, data)
     external = _parse_external(config["study"].get("external") or {}, runs, check_files)
+    external += _parse_peers(config["study"].get("peers") or {}, runs, external, check_files)
     paths = _typed(Paths, config["paths"], "paths")
     for key, value in asdict(paths).items():
         _require(bool(value), f"paths.{key}", value, "a folder")
@@ -480,22 +490,30 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
     )
 
 
-def _parse_external(given: dict, runs, check_files: bool) -> tuple[ExternalSystem, ...]:
+def _check_system_name(key: str, name, taken: set) -> None:
     import re
 
+    _require(
+        re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", str(name)) is not None and name not in taken,
+        key,
+        name,
+        "a name of letters, digits, '_' or '-', not a variant's, a baseline's or another system's",
+    )
+
+
+def _taken_names(runs, external=()) -> set:
     from .systems import BASELINES
 
-    taken = {r.variant for r in runs} | set(BASELINES) | RESERVED_NAMES
+    return {r.variant for r in runs} | set(BASELINES) | RESERVED_NAMES | {e.name for e in external}
+
+
+def _parse_external(given: dict, runs, check_files: bool) -> tuple[ExternalSystem, ...]:
+    taken = _taken_names(runs)
     out = []
     for name, over in given.items():
         key = f"study.external.{name}"
-        _require(
-            re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", str(name)) is not None and name not in taken,
-            key,
-            name,
-            "a name of letters, digits, '_' or '-', not a variant's or a baseline's",
-        )
-        unknown = set(over or {}) - {f.name for f in fields(ExternalSystem)} - {"name"}
+        _check_system_name(key, name, taken)
+        unknown = set(over or {}) - {"path", "builtin", "claim", "resize"}
         _require(not unknown, key, sorted(unknown), "path or builtin, claim, resize")
         e = _typed(ExternalSystem, {"name": name, **(over or {})}, key)
         _require(bool(e.path) != bool(e.builtin), key, over, "exactly one of path and builtin")
@@ -505,6 +523,33 @@ def _parse_external(given: dict, runs, check_files: bool) -> tuple[ExternalSyste
             e = replace(e, path=_path(e.path))
             if check_files:
                 _existing_dir(f"{key}.path", e.path, f"a folder of {name}'s outputs")
+        out.append(e)
+    return tuple(out)
+
+
+def _parse_peers(given: dict, runs, external, check_files: bool) -> tuple[ExternalSystem, ...]:
+    """``study.peers.<name>: {network, weights, claim}``: a published colorizer (``network``,
+    by default the name) from its weights file, or ``random`` weights (the demo's: then the
+    name must say so, since its outputs are not the peer's)."""
+    taken = _taken_names(runs, external)
+    out = []
+    for name, over in given.items():
+        key = f"study.peers.{name}"
+        _check_system_name(key, name, taken)
+        over = dict(over or {})
+        unknown = set(over) - {"network", "weights", "claim"}
+        _require(not unknown, key, sorted(unknown), "network, weights, claim")
+        e = _typed(ExternalSystem, {"name": name, "network": name, **over}, key)
+        _one_of(f"{key}.network", e.network, PEER_NETWORKS)
+        _require(bool(e.weights), f"{key}.weights", e.weights, "a weights file, or random")
+        if e.weights == "random":
+            says = "a name that says 'random' (its weights are random, not the peer's)"
+            _require("random" in name.lower(), key, name, says)
+        else:
+            e = replace(e, weights=_path(e.weights))
+            if check_files and not os.path.isfile(e.weights):
+                raise ConfigError(f"{key}.weights: no file {e.weights} (the published "
+                                  f"weights of {e.network}; see the README)")  # fmt: skip
         out.append(e)
     return tuple(out)
 

@@ -79,3 +79,33 @@ rule external_builtin:
         method=lambda wc: external_of(wc).builtin,
     script:
         "../scripts/external_builtin.py"
+
+
+rule peer:
+    input:
+        table=rules.test_set.output.table,
+        weights=peer_weights,
+    output:
+        images=directory(f"{RES}/peers/{{system}}/images"),
+        record=f"{RES}/peers/{{system}}/weights.json",
+    log:
+        f"{LOGS}/peers/{{system}}/colorize.log",
+    benchmark:
+        f"{BENCH}/peers/{{system}}/colorize.tsv"
+    conda:
+        torch_env(S.colorize.gpus)
+    threads: S.colorize.threads
+    resources:
+        gpu=S.colorize.gpus,
+        mem_mb=grow(2048 + 400 * S.colorize.batch_size),
+        # Lab at both sizes, the network at 256x256, Lab to RGB at full size: about 1 s an
+        # image on a CPU core (ECCV16's network alone is 0.6 s at 256x256 on 2 cores)
+        runtime=grow(lambda wc, threads: minutes(n_test_images(), 1.5, threads)),
+    params:
+        library=library_code("peer.py"),
+        network=lambda wc: external_of(wc).network,
+        weights=lambda wc: external_of(wc).weights,
+        batch_size=S.colorize.batch_size,
+        device="cuda" if S.colorize.gpus else "cpu",
+    script:
+        "../scripts/peer.py"

@@ -248,14 +248,19 @@ def external_of(wildcards):
 
 
 def external_outputs(wildcards):
-    """The folder of an external system's outputs: the user's, or a builtin's (a rule's)."""
+    """The folder of an external system's outputs: the user's, a builtin's or a peer's (a
+    rule's)."""
     e = external_of(wildcards)
+    if e.is_peer:
+        return f"{RES}/peers/{e.name}/images"
     return f"{RES}/external/{e.name}/images" if e.builtin else e.path
 
 
 def external_listing(wildcards):
     """What is in a user's folder of outputs (a param: another file there rescores it)."""
     e = external_of(wildcards)
+    if e.is_peer:
+        return f"peer {e.network} weights {e.weights}"
     if e.builtin:
         return e.builtin
     return as_seen_by_main(
@@ -263,6 +268,12 @@ def external_listing(wildcards):
         lambda: f"{e.path} listing {listing_digest(e.path)}",
         lambda: e.path,
     )
+
+
+def peer_weights(wildcards):
+    """A peer's weights file (none for random weights): an input, verified by the rule."""
+    e = external_of(wildcards)
+    return [] if e.weights == "random" else [e.weights]
 
 
 def external_scores():
