@@ -122,3 +122,30 @@ def test_colorcnn_evaluate(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "empty"), "--truth", str(truth)]) == 2
     assert main(["evaluate", str(tmp_path / "nope"), "--truth", str(truth)]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_colorcnn_evaluate_under_the_val5k_protocol(tmp_path, capsys):
+    """--protocol val5k prepares the truth from a flat val folder (centre crop, 256x256) as
+    the workflow does: outputs that are those prepared originals score QSSIM 1; the same
+    images uncropped (resized to 256x256 whole) do not."""
+    from test_testset import make_val_folder
+
+    from colorcnn.testset import prepare_protocol_image
+
+    val = make_val_folder(tmp_path / "val")
+    for crop, name in ((True, "prepared"), (False, "uncropped")):
+        for p in sorted(val.glob("ILSVRC2012_val_0000000[1-5].JPEG")):
+            rgb = np.asarray(Image.open(p).convert("RGB"))
+            out = prepare_protocol_image(rgb, "val5k" if crop else "val50k")
+            (tmp_path / name).mkdir(exist_ok=True)
+            Image.fromarray(out).save(tmp_path / name / f"{p.stem}.png")
+    args = ["--truth", str(val), "--protocol", "val5k", "-o"]
+    assert main(["evaluate", str(tmp_path / "prepared"), *args, str(tmp_path / "p.tsv")]) == 1
+    err = capsys.readouterr().err
+    assert "ILSVRC2012_val_00000007.JPEG: unreadable" in err  # listed, not in the truth
+    assert "1 missing" in err and "ILSVRC2012_val_00000006.png" in err  # the gray one
+    assert main(["evaluate", str(tmp_path / "uncropped"), *args, str(tmp_path / "u.tsv")]) == 1
+    p, u = (pd.read_csv(tmp_path / f, sep="\t") for f in ("p.tsv", "u.tsv"))
+    p, u = (t[t["method"] == "external"] for t in (p, u))
+    assert len(p) == 5 and np.allclose(p["qssim"], 1.0)
+    assert (u["qssim"] < 0.99).any()

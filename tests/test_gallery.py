@@ -20,18 +20,26 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 THUMB = 48
 
 
-@pytest.fixture
-def gallery(tmp_path, scores):
-    claims = study.claims_table(scores, {"paper": "", "mse": "mse claim"}, "paper", n_resamples=200)
-    originals, colorized = {}, {"paper": {}, "mse": {}}
+def write_images(tmp_path, scores, systems, fixed=None):
+    """Each scored image's original and its colorization by each system (``fixed``: one
+    image for all of a system's)."""
+    originals, colorized = {}, {v: {} for v in systems}
     for k, image in enumerate(sorted(scores["image"].unique())):
         originals[image] = tmp_path / "truth" / image
         originals[image].parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(natural_rgb(60, 90, k)).save(originals[image], format="PNG")
-        for v in colorized:
+        for v in systems:
             colorized[v][image] = tmp_path / v / f"{k}.png"
             colorized[v][image].parent.mkdir(exist_ok=True)
-            Image.fromarray(natural_rgb(60, 90, k + 100)).save(colorized[v][image])
+            rgb = (fixed or {}).get(v, natural_rgb(60, 90, k + 100))
+            Image.fromarray(rgb).save(colorized[v][image])
+    return originals, colorized
+
+
+@pytest.fixture
+def gallery(tmp_path, scores):
+    claims = study.claims_table(scores, {"paper": "", "mse": "mse claim"}, "paper", n_resamples=200)
+    originals, colorized = write_images(tmp_path, scores, ("paper", "mse"))
     stats = {"mean_u": 120.0, "mean_v": 135.0}
     out = tmp_path / "gallery"
     data = build_gallery(
@@ -135,3 +143,29 @@ def test_the_page_in_headless_chromium(gallery, tmp_path):
     assert Image.open(tmp_path / "gallery.png").size == (1366, 860)
     if os.environ.get("COLORCNN_SCREENSHOT"):  # keep the screenshot: COLORCNN_SCREENSHOT=path
         shutil.copy(tmp_path / "gallery.png", os.environ["COLORCNN_SCREENSHOT"])
+
+
+def test_external_systems_and_peers_are_columns_of_the_gallery(tmp_path, scores):
+    import pandas as pd
+
+    ext = scores[(scores["variant"] == "mse") & (scores["seed"] == 1)].copy()
+    ext["method"], ext["variant"], ext["seed"] = "external", "ddcolor", np.nan
+    ext["qssim"] += 0.05
+    scores = pd.concat([scores, ext], ignore_index=True)
+    claims = study.claims_table(scores, {"paper": ""}, "paper", n_resamples=200,
+                                external={"ddcolor": "ddcolor claim"})  # fmt: skip
+    red = {"ddcolor": np.full((60, 90, 3), (200, 30, 30), np.uint8)}
+    originals, colorized = write_images(tmp_path, scores, ("paper", "mse", "ddcolor"), red)
+    out = tmp_path / "gallery"
+    data = build_gallery(out, scores, claims, originals, colorized, {"mean_u": 1, "mean_v": 1},
+                         thumb_size=THUMB, view_size=80, threads=2)  # fmt: skip
+    assert [c["id"] for c in data["columns"]] == ["gray", "mean_chroma", "paper", "mse",
+                                                  "ddcolor", TRUTH]  # fmt: skip
+    red = np.asarray(Image.open(out / "views" / "ddcolor" / "0.jpg")).astype(int)
+    assert abs(red[..., 0].mean() - 200) < 3 and abs(red[..., 1].mean() - 30) < 3
+    wide = per_image(scores, "qssim")
+    row = data["images"][0]
+    assert row["scores"]["ddcolor"]["qssim"] == round(float(wide.at[row["image"], "ddcolor"]), 5)
+    with pytest.raises(ValueError, match="missing"):
+        del colorized["ddcolor"][row["image"]]
+        build_gallery(tmp_path / "g2", scores, claims, originals, colorized, {})

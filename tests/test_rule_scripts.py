@@ -95,20 +95,43 @@ def test_train_rule_script_refuses_more_processes_than_gpus(tmp_path, run_script
     assert not (tmp_path / "checkpoints").exists()
 
 
-def test_test_set_colorize_score_and_score_baselines_scripts(tmp_path, run_script, checkpoint):
-    root = make_sun_tree(tmp_path / "SUN397")
+def _run_test_set(run_script, tmp_path, root, source, protocol):
     run_script(
         "test_set",
         input={"demo": []},
-        output={"table": tmp_path / "t.tsv", "rejected": tmp_path / "rej.tsv"},
+        output={
+            k: tmp_path / f
+            for k, f in (("table", "t.tsv"), ("rejected", "rej.tsv"), ("truth", "truth"))
+        },  # fmt: skip
         params=dict(
-            root=str(root), list_file="", n_per_category=2, seed=0, min_chroma=1.0, max_pixels=10**8
-        ),
+            root=str(root),
+            list_file="",
+            n_per_category=2,
+            seed=0,
+            min_chroma=1.0,
+            max_pixels=10**8,
+            source=source,
+            protocol=protocol,
+        ),  # fmt: skip
         threads=2,
         log=[tmp_path / "t.log"],
     )
+
+
+def test_test_set_colorize_score_and_score_baselines_scripts(tmp_path, run_script, checkpoint):
+    root = make_sun_tree(tmp_path / "SUN397")
+    _run_test_set(run_script, tmp_path, root, "sun397", "original")
     rroot, rows = read_rooted(tmp_path / "t.tsv", TEST_COLUMNS)
     assert rroot == root and len(rows) == 6
+    assert "original" in (tmp_path / "truth" / "PROTOCOL.txt").read_text()
+    run_script(
+        "gray_inputs",
+        input={"table": tmp_path / "t.tsv"},
+        output={"images": tmp_path / "gray"},
+        threads=2,
+        log=[tmp_path / "g.log"],
+    )
+    assert len(list((tmp_path / "gray").rglob("*.png"))) == 6
     run_script(
         "colorize",
         input={"table": tmp_path / "t.tsv", "model": checkpoint},
@@ -421,6 +444,9 @@ def test_study_figure_and_results_table_scripts(tmp_path, run_script, scores):
         ]
     )
     (d / "stats.json").write_text('{"mean_u": 120.0, "mean_v": 135.0, "pixels": 1}')
+    for k, image in enumerate(images):  # the external system's outputs, x.jpg as x.png
+        (d / "ext" / image).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(natural_rgb(30, 40, k + 70)).save((d / "ext" / image).with_suffix(".png"))
     run_script(
         "gallery",
         input={
@@ -429,10 +455,12 @@ def test_study_figure_and_results_table_scripts(tmp_path, run_script, scores):
             "table": d / "test.tsv",
             "stats": d / "stats.json",
             "colorized": [d / "col.tsv", d / "col.tsv"],
+            "external": [d / "ext"],
         },
         output=[d / "gallery"],
         params={
             "variants": ["paper", "mse"],
+            "externals": ["ext"],
             "thumb_size": 32,
             "view_size": 0,
             "per_page": 4,
@@ -441,7 +469,8 @@ def test_study_figure_and_results_table_scripts(tmp_path, run_script, scores):
         threads=2,
         log=[d / "g.log"],
     )
-    assert len(list((d / "gallery" / "thumbs").glob("*/*.jpg"))) == 12 * 5
+    assert len(list((d / "gallery" / "thumbs").glob("*/*.jpg"))) == 12 * 6
+    assert len(list((d / "gallery" / "thumbs" / "ext").glob("*.jpg"))) == 12
     assert Image.open(d / "gallery" / "views" / "truth" / "0.jpg").size == (40, 30)  # own size
     for name, (variant, seed, _) in zip("ab", runs[:2], strict=True):
         (d / f"{name}.json").write_text(json.dumps(_summary(variant, seed)))
@@ -458,3 +487,14 @@ def test_study_figure_and_results_table_scripts(tmp_path, run_script, scores):
     assert md.startswith("## The paper's claims") and "| test source | demo (photos) |" in md
     assert "T = input+conv1_2+conv2_2+conv3_3 (451 channels); Q = 128 (3x3) + 16 (1x1)" in md
     assert list(read_frame(out["tsv"]).columns) == list(RESULT_COLUMNS)
+
+
+def test_test_set_script_under_an_imagenet_val_protocol(tmp_path, run_script):
+    from test_testset import make_val_folder
+
+    root = make_val_folder(tmp_path / "val")
+    _run_test_set(run_script, tmp_path, root, "imagenet_val", "val50k")
+    rroot, rows = read_rooted(tmp_path / "t.tsv", TEST_COLUMNS)
+    assert rroot == (tmp_path / "truth").resolve() and len(rows) == 6
+    assert all((rroot / r["path"]).exists() for r in rows)
+    assert "1 of them gray" in (tmp_path / "t.log").read_text()

@@ -103,3 +103,108 @@ def test_an_empty_test_set_stops_here_saying_why(tmp_path):
         Image.fromarray(natural_rgb(40, 50, k)).convert("L").save(path)
     with pytest.raises(ValueError, match=r"no usable test image.*3 rejected.*grayscale: 3"):
         sample_test_set(tmp_path / "SUN397", 5, seed=1)
+
+
+# --- ImageNet val protocols ----------------------------------------------------------------------
+
+
+def make_val_folder(d: Path, sizes=((60, 90), (80, 50), (64, 64), (70, 100), (50, 75))) -> Path:
+    """A flat ILSVRC2012_img_val folder, written out of name order, with a gray image, an
+    unreadable one, and a file that is not a val image."""
+    from PIL import Image
+
+    from colorcnn.testimages import natural_rgb
+
+    d.mkdir(parents=True)
+    for i in reversed(range(len(sizes))):
+        h, w = sizes[i]
+        save_jpeg(d / f"ILSVRC2012_val_{i + 1:08d}.JPEG", h, w, seed=i)
+    gray = natural_rgb(40, 60, seed=9).mean(axis=2).astype("uint8")
+    Image.fromarray(gray).save(d / f"ILSVRC2012_val_{len(sizes) + 1:08d}.JPEG")
+    (d / f"ILSVRC2012_val_{len(sizes) + 2:08d}.JPEG").write_bytes(b"not a jpeg")
+    (d / "LOC_val_solution.csv").write_text("ImageId,PredictionString\n")
+    return d
+
+
+def _crop_resize(path: Path, crop: bool):
+    """The protocol restated: numpy centre crop, then Pillow's bicubic resize to 256x256."""
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    if crop:
+        h, w = rgb.shape[:2]
+        s = min(h, w)
+        rgb = rgb[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
+    return np.asarray(Image.fromarray(rgb).resize((256, 256), Image.BICUBIC))
+
+
+def test_val5k_takes_the_first_images_by_name_centre_cropped_to_256(tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from colorcnn import testset
+
+    root = make_val_folder(tmp_path / "val")
+    monkeypatch.setattr(testset, "VAL5K", 3)  # "the first 5,000", at the scale of the test
+    rows, rejected = testset.imagenet_val_test_set(root, "val5k", tmp_path / "truth")
+    assert [r[0] for r in rows] == [f"ILSVRC2012_val_{i:08d}.png" for i in (1, 2, 3)]
+    assert all(r[1:] == ("imagenet_val", 256, 256) for r in rows)
+    assert rejected == [("LOC_val_solution.csv", "layout", rejected[0][2])]
+    for r in rows:
+        got = np.asarray(Image.open(tmp_path / "truth" / r[0]))
+        want = _crop_resize(root / r[0].replace(".png", ".JPEG"), crop=True)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_val50k_resizes_every_image_without_a_crop_and_lists_the_unreadable(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from colorcnn.testset import imagenet_val_test_set
+
+    root = make_val_folder(tmp_path / "val")
+    rows, rejected = imagenet_val_test_set(root, "val50k", tmp_path / "truth", threads=2)
+    assert len(rows) == 6  # five colour images and the gray one: the protocol keeps it
+    assert {p: why for p, why, _ in rejected} == {
+        "ILSVRC2012_val_00000007.JPEG": "unreadable",
+        "LOC_val_solution.csv": "layout",
+    }
+    got = np.asarray(Image.open(tmp_path / "truth" / "ILSVRC2012_val_00000002.png"))
+    np.testing.assert_array_equal(got, _crop_resize(root / "ILSVRC2012_val_00000002.JPEG", False))
+
+
+def test_a_list_of_names_and_the_original_protocol(tmp_path):
+    from colorcnn.testset import imagenet_val_test_set
+
+    root = make_val_folder(tmp_path / "val")
+    (tmp_path / "ctest.txt").write_text(
+        "ILSVRC2012_val_00000004.JPEG\nILSVRC2012_val_00000002.JPEG\n"
+    )
+    rows, rejected = imagenet_val_test_set(
+        root, "original", tmp_path / "truth", list_file=tmp_path / "ctest.txt"
+    )
+    assert rows == [
+        ("ILSVRC2012_val_00000002.JPEG", "imagenet_val", 50, 80),
+        ("ILSVRC2012_val_00000004.JPEG", "imagenet_val", 100, 70),
+    ]
+    assert not rejected and not list((tmp_path / "truth").glob("*.png"))
+
+
+def test_gray_inputs_are_the_quantized_y_every_system_colorizes(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from colorcnn.color import rgb_to_y_uv_uint8
+    from colorcnn.testset import write_gray_inputs
+
+    root = make_sun_tree(tmp_path / "SUN397")
+    rows = [{"path": "a/abbey/sun_a_abbey_0.jpg"}, {"path": "b/bedroom/sun_png.jpg"}]
+    out = write_gray_inputs(root, rows, tmp_path / "gray", threads=2)
+    assert [p.relative_to(tmp_path / "gray").as_posix() for p in out] == [
+        "a/abbey/sun_a_abbey_0.png",
+        "b/bedroom/sun_png.png",
+    ]
+    for r, p in zip(rows, out, strict=True):
+        want = rgb_to_y_uv_uint8(np.asarray(Image.open(root / r["path"]).convert("RGB")))[0]
+        np.testing.assert_array_equal(np.asarray(Image.open(p)), want)

@@ -123,6 +123,7 @@ def test_no_workflow_profile_is_applied_behind_the_users_back():
         ),
         ({"study": {"external": {"gray": {"path": "."}}}}, "study.external.gray must be a name"),
         ({"study": {"external": {"x": {"claim": "?"}}}}, "exactly one of path and builtin"),
+        ({"test": {"protocol": "val5k"}}, "test.protocol must be original for SUN397"),
         (
             {"study": {"peers": {"eccv16": {"weights": "/models/absent-9b330a0b.pth"}}}},
             "study.peers.eccv16.weights: no file /models/absent-9b330a0b.pth",
@@ -146,6 +147,35 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, overrides, mes
     assert r.returncode != 0
     assert re.search(message, out), out[-3000:]
     assert not (wd / "results").exists()
+
+
+def test_an_imagenet_val_protocol_prepares_the_truth_and_writes_the_gray_inputs(tmp_path):
+    """test.source imagenet_val, protocol val5k, on a generated flat val folder: the test set
+    is the prepared 256x256 truth, `snakemake gray_inputs` writes what each system gets, and
+    the whole study is planned on them."""
+    from PIL import Image
+    from test_testset import make_val_folder
+
+    val = make_val_folder(tmp_path / "val")
+    wd = copy_workflow(tmp_path / "wf")
+    cfg = write_config(
+        tmp_path / "val.yaml",
+        {"test": {"source": "imagenet_val", "root": str(val), "protocol": "val5k"}},
+    )
+    r = snakemake(wd, "gray_inputs", "--cores", "2", "--configfile", str(cfg))
+    assert job_counts(r.stdout + r.stderr) == {"test_set": 1, "gray_inputs": 1}
+    table = wd / "results" / "test" / "test_set.tsv"
+    lines = [x for x in table.read_text().splitlines() if not x.startswith("#")][1:]
+    assert len(lines) == 6 and all(x.split("\t")[1] == "imagenet_val" for x in lines)
+    gray = sorted((wd / "results" / "test" / "gray").glob("*.png"))
+    assert [p.name for p in gray] == [f"ILSVRC2012_val_{i:08d}.png" for i in range(1, 7)]
+    assert all(Image.open(p).size == (256, 256) and Image.open(p).mode == "L" for p in gray)
+    assert (
+        "val5k: only 7 val images (not 5000)" in (wd / "logs" / "test" / "test_set.log").read_text()
+    )
+    r = snakemake(wd, "-n", "--configfile", str(cfg), "--quiet", "rules")
+    counts = job_counts(r.stdout + r.stderr)
+    assert counts["colorize"] == 1 and counts["score"] == 1 and "test_set" not in counts
 
 
 @pytest.fixture(scope="module")

@@ -86,6 +86,27 @@ def _score(a):
 
 
 def _evaluate(a):
+    import tempfile
+
+    from .images import ImageRejected
+    from .testset import imagenet_val_test_set
+
+    if a.protocol == "original":
+        return _evaluate_against(a, a.truth)
+    with tempfile.TemporaryDirectory(prefix="colorcnn-truth-") as truth:
+        try:  # the protocol's ground truth, prepared from the val folder as the workflow does
+            _, rejected = imagenet_val_test_set(a.truth, a.protocol, truth, threads=a.threads)
+        except (FileNotFoundError, ValueError, ImageRejected) as e:
+            print(f"colorcnn evaluate: {e}", file=sys.stderr)
+            return 2
+        for path, reason, detail in rejected:
+            print(
+                f"colorcnn evaluate: not in the truth: {path}: {reason} ({detail})", file=sys.stderr
+            )
+        return _evaluate_against(a, truth)
+
+
+def _evaluate_against(a, truth: str):
     from .external import evaluate_folder
     from .images import ImageRejected
     from .results import METRIC_NAMES
@@ -96,7 +117,7 @@ def _evaluate(a):
     try:
         scores, summary, vs_gray, m = evaluate_folder(
             a.outputs,
-            a.truth,
+            truth,
             name=a.name,
             resize=not a.refuse_resized,
             stats=stats,
@@ -203,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("outputs", help="a folder of colorized images (any layout, any extension)")
     p.add_argument("--truth", required=True, help="the folder of the originals")
+    p.add_argument(
+        "--protocol",
+        choices=["original", "val5k", "val50k"],
+        default="original",
+        help="original: score against --truth as it is; val5k / val50k: --truth is ImageNet "
+        "val (ILSVRC2012_val_*.JPEG), prepared as the workflow's test.protocol does (val5k: "
+        "the first 5,000 by name, centre crop, 256x256; val50k: all, 256x256 without crop)",
+    )
     p.add_argument("-o", "--output", help="per-image scores (TSV)")
     p.add_argument("--name", default="outputs", help="the system's name in the tables")
     p.add_argument("--stats", help="the training set's chroma.json: adds mean chroma")

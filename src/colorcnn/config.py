@@ -287,6 +287,7 @@ class TestSettings:
     seed: int
     min_chroma: float
     threads: int
+    protocol: str = "original"  # original | val5k | val50k (colorcnn.testset.PROTOCOLS)
 
 
 @dataclass(frozen=True)
@@ -451,7 +452,14 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
     _one_of("demo.dataset", config["demo"]["dataset"], ("photos", "learnable"))
     test = _typed(TestSettings, t, "test")
     test = replace(test, root=_path(test.root), list_file=_path(test.list_file))
-    _one_of("test.source", test.source, ("demo", "sun397"))
+    _one_of("test.source", test.source, ("demo", "sun397", "imagenet_val"))
+    _one_of("test.protocol", test.protocol, ("original", "val5k", "val50k"))
+    _require(
+        test.protocol == "original" or test.source == "imagenet_val",
+        "test.protocol",
+        test.protocol,
+        "original for SUN397 and the demo (val5k and val50k are ImageNet val's)",
+    )
     _require(test.n_per_category >= 1, "test.n_per_category", test.n_per_category, ">= 1")
     c = _typed(ColorizeSettings, config["colorize"], "colorize")
     ColorizeOptions(c.batch_size, c.alpha, c.png_compression)  # their checks, one place
@@ -633,11 +641,14 @@ def _check_files(data: DataSettings, test: TestSettings) -> None:
     if data.source != "demo":
         _existing_dir("data.root", data.root, f"the {data.source} dataset folder")
     if test.source != "demo":
-        _existing_dir("test.root", test.root, "the SUN397 folder (a/abbey/...)")
+        what = {"sun397": "the SUN397 folder (a/abbey/...)",
+                "imagenet_val": "ILSVRC2012_img_val (ILSVRC2012_val_*.JPEG)"}  # fmt: skip
+        _existing_dir("test.root", test.root, what[test.source])
         if test.list_file and not os.path.isfile(test.list_file):
             raise ConfigError(
                 f"test.list_file {test.list_file!r} does not exist: give an official partition "
-                "file (e.g. Partitions/Testing_01.txt) or leave it empty for every image"
+                "file (e.g. Partitions/Testing_01.txt) or a list of file names (e.g. "
+                "ctest10k's), or leave it empty for every image"
             )
 
 

@@ -28,7 +28,7 @@ from PIL import Image
 from .color import rgb_to_yuv
 from .files import atomic_path
 from .images import load_rgb
-from .systems import BASELINES, MODEL, baseline_rgb, label, order, per_image
+from .systems import BASELINES, EXTERNAL, MODEL, baseline_rgb, label, order, per_image
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,11 @@ def _resized(rgb: np.ndarray, longer: int) -> Image.Image:
 
 
 def _columns(scores) -> list[str]:
-    """The baselines (the gray input first: the registry's order), the variants, then the
-    ground truth."""
+    """The baselines (the gray input first: the registry's order), the variants, the
+    external systems and peers (in the study's order), then the ground truth."""
     variants = order(scores.loc[scores["method"] == MODEL, "variant"].tolist())
-    return [*[b for b in BASELINES if b in set(scores["method"])], *variants, TRUTH]
+    external = list(dict.fromkeys(scores.loc[scores["method"] == EXTERNAL, "variant"]))
+    return [*[b for b in BASELINES if b in set(scores["method"])], *variants, *external, TRUTH]
 
 
 def _render(job) -> None:
@@ -136,7 +137,8 @@ def build_gallery(
     data = gallery_data(scores, claims, columns)
     data.update(title=title, per_page=per_page)
     images = [row["image"] for row in data["images"]]
-    missing = [(v, i) for v in columns if v in colorized for i in images if i not in colorized[v]]
+    made = [c for c in columns if c not in BASELINES and c != TRUTH]  # a colorizer's files
+    missing = [(v, i) for v in made for i in images if i not in colorized.get(v, {})]
     if missing:
         raise ValueError(
             f"{len(missing)} colorizations (variant, image) are missing: {missing[:3]}"

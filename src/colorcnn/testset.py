@@ -18,7 +18,7 @@ from PIL import Image
 
 from .color import rgb_to_y_uv_uint8
 from .config import DecodeLimits
-from .images import ImageRejected, load_rgb, reject_gray
+from .images import ImageRejected, drop_alpha, load_rgb, open_image, reject_gray
 from .metrics import WINDOW_SIZE
 from .sampling import seeded_rank_key, walk_images
 
@@ -183,3 +183,131 @@ def _report_shortfall(need: dict, n_per_category: int, n_categories: int) -> Non
     ):
         if cats:
             log.warning("%d %s: %s", len(cats), what, ", ".join(cats[:20]))
+
+
+# --- ImageNet val: the literature's protocols ---------------------------------------------------
+
+#: The test protocols: ``original`` (every image at its own resolution), and ImageNet val's
+#: as the literature uses them: ``val5k`` (the first 5,000 files by name, centre crop to the
+#: shorter side, then 256x256: CT2, DDColor's val5k) and ``val50k`` (all 50,000, resized to
+#: 256x256 without a crop: DDColor, ColorFormer).
+PROTOCOLS = ("original", "val5k", "val50k")
+PROTOCOL_SIZE = 256
+VAL5K = 5000
+IMAGENET_CATEGORY = "imagenet_val"  # the flat folder has no categories
+_VAL_NAME = r"ILSVRC2012_val_\d{8}\.JPEG"
+
+
+def list_imagenet_val(root: str | Path, list_file: str | Path | None = None):
+    """The ``ILSVRC2012_val_*.JPEG`` files of a flat folder (or those a list names, one file
+    name a line), sorted by name, and the other files as rejected ``layout``."""
+    import re
+
+    root = Path(root)
+    if list_file is not None:
+        names, rejected = read_partition_list(list_file, root)
+    else:
+        names, rejected = sorted(p.name for p in root.iterdir() if not p.name.startswith(".")), []
+    keep = []
+    for n in names:
+        if re.fullmatch(_VAL_NAME, n, re.IGNORECASE):
+            keep.append(n)
+        else:
+            rejected.append((n, "layout", "not an ILSVRC2012_val_*.JPEG file of the val folder"))
+    if not keep:
+        raise ValueError(f"no ILSVRC2012_val_*.JPEG images found in {root}")
+    return sorted(keep), rejected
+
+
+def prepare_protocol_image(rgb: np.ndarray, protocol: str, size: int = PROTOCOL_SIZE):
+    """The ground truth ``protocol`` scores against: ``val5k`` centre-crops to the shorter
+    side, both resize to ``size`` x ``size`` (PIL bicubic, antialiased: our choice, the
+    papers do not say)."""
+    im = Image.fromarray(rgb)
+    if protocol == "val5k":
+        w, h = im.size
+        s = min(w, h)
+        left, top = (w - s) // 2, (h - s) // 2
+        im = im.crop((left, top, left + s, top + s))
+    elif protocol != "val50k":
+        raise ValueError(f"protocol {protocol!r} prepares nothing")
+    return np.asarray(im.resize((size, size), Image.BICUBIC))
+
+
+def imagenet_val_test_set(
+    root: str | Path,
+    protocol: str,
+    truth_dir: str | Path,
+    *,
+    list_file: str | Path | None = None,
+    max_pixels: int = DecodeLimits().max_pixels,
+    threads: int = 1,
+):
+    """The test set of an ImageNet val folder under ``protocol``: rows ``(path, category,
+    width, height)`` and rejected ``(path, reason, detail)``. ``val5k`` and ``val50k`` write
+    the prepared images to ``truth_dir`` as ``<name>.png`` (lossless), which the rows then
+    name; ``original`` keeps every image where it is. Under val5k and val50k gray images
+    stay in (the literature's sets include them; they are counted in the log); under
+    ``original`` they are rejected as in the SUN protocol. An unreadable image is rejected
+    and not replaced (the set is the literature's, less what cannot be read)."""
+    from .files import atomic_path
+
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"test.protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    root, truth_dir = Path(root), Path(truth_dir)
+    names, rejected = list_imagenet_val(root, list_file)
+    if protocol == "val5k":
+        if len(names) < VAL5K:
+            log.warning("val5k: only %d val images (not %d)", len(names), VAL5K)
+        names = names[:VAL5K]
+    limits = test_limits(max_pixels)
+
+    def one(name: str):
+        try:
+            if protocol == "original":  # as the SUN protocol: a gray source is rejected
+                rgb = np.asarray(load_rgb(root / name, limits))
+            else:  # the literature's sets keep gray images: written as RGB, like the rest
+                rgb = np.asarray(drop_alpha(open_image(root / name, limits)).convert("RGB"))
+        except ImageRejected as e:
+            return e
+        gray = bool(np.ptp(rgb.astype(np.int16) - rgb[..., :1], axis=None) == 0)
+        if protocol == "original":
+            return name, rgb.shape[1], rgb.shape[0], gray
+        dest = truth_dir / f"{Path(name).stem}.png"
+        with atomic_path(dest) as tmp:
+            Image.fromarray(prepare_protocol_image(rgb, protocol)).save(tmp, format="PNG")
+        return dest.name, PROTOCOL_SIZE, PROTOCOL_SIZE, gray
+
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    rows, n_gray = [], 0
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        for name, r in zip(names, pool.map(one, names), strict=True):
+            if isinstance(r, ImageRejected):
+                rejected.append((name, r.reason, r.detail))
+            else:
+                rows.append((r[0], IMAGENET_CATEGORY, r[1], r[2]))
+                n_gray += r[3]
+    if not rows:
+        raise ValueError(_empty_test_set(root, list_file, rejected, 0.0))
+    log.info("%s: %d test images (%d of them gray, kept as the protocol has them), %d rejected",
+             protocol, len(rows), n_gray, len(rejected))  # fmt: skip
+    return rows, rejected
+
+
+def write_gray_inputs(root, rows: list[dict], out_dir, *, threads: int = 1) -> list[Path]:
+    """Each test image's gray version (its quantized Y: what every system colorizes, and
+    the gray baseline's image) as ``<out_dir>/<path without extension>.png``."""
+    from .files import atomic_path
+
+    def one(r: dict) -> Path:
+        y = rgb_to_y_uv_uint8(np.asarray(load_rgb(Path(root) / r["path"])))[0]
+        dest = Path(out_dir) / Path(r["path"]).with_suffix(".png")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(dest) as tmp:
+            Image.fromarray(y).save(tmp, format="PNG")
+        return dest
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        written = list(pool.map(one, rows))
+    log.info("%d gray inputs written to %s", len(written), out_dir)
+    return written

@@ -7,6 +7,8 @@ rule test_set:
     output:
         table=f"{RES}/test/test_set.tsv",
         rejected=f"{RES}/test/rejected.tsv",
+        # the ground truth of protocols that prepare it (val5k, val50k), and PROTOCOL.txt
+        truth=directory(f"{RES}/test/truth"),
     log:
         f"{LOGS}/test/test_set.log",
     benchmark:
@@ -21,6 +23,8 @@ rule test_set:
         library=library_code("test_set.py"),
         root=test_root,
         dataset=dataset("sun"),
+        source=S.test.source,
+        protocol=S.test.protocol,
         list_file=S.test.list_file,
         n_per_category=S.test.n_per_category,
         seed=S.test.seed,
@@ -28,6 +32,29 @@ rule test_set:
         max_pixels=S.data.prepare.max_pixels,
     script:
         "../scripts/test_set.py"
+
+
+rule gray_inputs:
+    """On demand (snakemake gray_inputs): every test image's gray version, the input each
+    system colorizes, as <path without extension>.png; run another method on exactly these.
+    """
+    input:
+        table=rules.test_set.output.table,
+    output:
+        images=directory(f"{RES}/test/gray"),
+    log:
+        f"{LOGS}/test/gray_inputs.log",
+    benchmark:
+        f"{BENCH}/test/gray_inputs.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: S.test.threads
+    resources:
+        runtime=grow(lambda wc, threads: minutes(n_test_images(), 0.2, threads)),
+    params:
+        library=library_code("gray_inputs.py"),
+    script:
+        "../scripts/gray_inputs.py"
 
 
 rule colorize:

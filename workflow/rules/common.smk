@@ -11,6 +11,7 @@ import sys
 from dataclasses import asdict
 from math import ceil
 from pathlib import Path
+from types import SimpleNamespace
 
 # --- the library ------------------------------------------------------------------------------
 # This file and the rule scripts import colorcnn from the workflow's own source (src/ beside
@@ -276,6 +277,11 @@ def peer_weights(wildcards):
     return [] if e.weights == "random" else [e.weights]
 
 
+def external_folders():
+    """Every external system's (and peer's) folder of outputs, in the study's order."""
+    return [external_outputs(SimpleNamespace(system=name)) for name in EXTERNAL]
+
+
 def external_scores():
     """Every external system's scores."""
     return [f"{RES}/external/{name}/score/scores.tsv" for name in EXTERNAL]
@@ -327,7 +333,10 @@ def minutes(n_items, seconds_each, threads=1, floor=10):
 
 
 def n_test_images():
-    """An upper bound of the test set (SUN397 has 397 categories) for time estimates."""
+    """An upper bound of the test set (SUN397 has 397 categories, ImageNet val 50,000
+    images) for time estimates."""
+    if S.test.source == "imagenet_val":
+        return 5000 if S.test.protocol == "val5k" else 50000
     categories = 397 if S.test.source == "sun397" else 8
     return S.test.n_per_category * categories
 

@@ -125,6 +125,7 @@ rule gallery:
         table=rules.test_set.output.table,
         stats=rules.data_summary.output.chroma,
         colorized=gallery_runs(rules.colorize.output.index),
+        external=external_folders(),
     output:
         report(
             directory(f"{REPORTS}/gallery"),
@@ -146,6 +147,7 @@ rule gallery:
     params:
         library=library_code("gallery.py"),
         variants=VARIANTS,
+        externals=list(EXTERNAL),
         thumb_size=S.gallery.thumb_size,
         view_size=S.gallery.view_size,
         per_page=S.gallery.per_page,
