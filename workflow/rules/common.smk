@@ -397,12 +397,23 @@ def figure(name):
 def report_workflow_settings():
     """Workflow settings shown beside the results (the runs' summaries give the rest)."""
     demo = f" ({S.demo['dataset']})"
-    return {
+    settings = {
         "training source": S.data.source + (demo if S.data.source == "demo" else ""),
         "test source": S.test.source + (demo if S.test.source == "demo" else ""),
+        "test protocol": S.test.protocol,
         "test images per category": S.test.n_per_category,
         "score resolution": S.score.resolution,
     }
+    if S.test.source == "imagenet_val":
+        del settings["test images per category"]
+    for e in S.external:  # what each external system is, its weights' provenance for a peer
+        if e.is_peer:
+            random = "RANDOM weights (seed 0): not the published network"
+            weights = random if e.weights == "random" else f"weights {e.weights}"
+            settings[f"peer {e.name}"] = f"{e.network}, {weights}"
+        else:
+            settings[f"external {e.name}"] = f"builtin {e.builtin}" if e.builtin else e.path
+    return settings
 
 
 def gallery_runs(output):
