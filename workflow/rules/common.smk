@@ -406,13 +406,15 @@ def report_workflow_settings():
     }
     if S.test.source == "imagenet_val":
         del settings["test images per category"]
-    for e in S.external:  # what each external system is, its weights' provenance for a peer
+    # what each external system is; for a peer, its weights
+    for e in S.external:
         if e.is_peer:
             random = "RANDOM weights (seed 0): not the published network"
             weights = random if e.weights == "random" else f"weights {e.weights}"
             settings[f"peer {e.name}"] = f"{e.network}, {weights}"
         else:
-            settings[f"external {e.name}"] = f"builtin {e.builtin}" if e.builtin else e.path
+            source = f"builtin {e.builtin}" if e.builtin else e.path
+            settings[f"external {e.name}"] = source
     return settings
 
 
