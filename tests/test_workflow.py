@@ -178,6 +178,39 @@ def test_an_imagenet_val_protocol_prepares_the_truth_and_writes_the_gray_inputs(
     assert counts["colorize"] == 1 and counts["score"] == 1 and "test_set" not in counts
 
 
+def test_a_peer_from_a_weights_file_is_verified_recorded_and_scored(tmp_path):
+    """study.peers with a state dict under the published keys (random values): the peer's
+    scores need only the test set, the peer and its scoring (no training); its record names
+    the file's SHA-256. A file of another network fails the peer job, listing why."""
+    import hashlib
+    import json
+
+    import torch
+    from test_peers import random_published_state
+
+    state = random_published_state("eccv16")
+    torch.save(state, tmp_path / "eccv16.pth")
+    wd = copy_workflow(tmp_path / "wf")
+    cfg = write_config(
+        tmp_path / "peer.yaml",
+        {"study": {"peers": {"eccv16": {"weights": str(tmp_path / "eccv16.pth")}}}},
+    )
+    target = "results/external/eccv16/score/scores.tsv"
+    r = snakemake(wd, target, "--cores", "2", "--configfile", str(cfg))
+    counts = job_counts(r.stdout + r.stderr)
+    assert counts["peer"] == 1 and counts["score_external"] == 1 and "train" not in counts
+    record = json.loads((wd / "results" / "peers" / "eccv16" / "weights.json").read_text())
+    digest = hashlib.sha256((tmp_path / "eccv16.pth").read_bytes()).hexdigest()
+    assert record["sha256"] == digest and record["verified"] == "published keys and shapes"
+    lines = (wd / target).read_text().splitlines()
+    assert len(lines) == 1 + record["images"] and all("\teccv16\t" in x for x in lines[1:])
+    del state["model_out.weight"]
+    torch.save(state, tmp_path / "eccv16.pth")  # a new file: the peer reruns, and refuses it
+    r = snakemake(wd, target, "--cores", "2", "--configfile", str(cfg), check=False)
+    log = (wd / "logs" / "peers" / "eccv16" / "colorize.log").read_text()
+    assert r.returncode != 0 and "1 missing keys: model_out.weight" in log
+
+
 @pytest.fixture(scope="module")
 def paper_tree(tmp_path_factory):
     d = tmp_path_factory.mktemp("paper")
