@@ -21,8 +21,9 @@ backbone       ``backbone`` (VGG-16 weights: planned, resolved, verified)
 train          ``model`` (the network), ``train`` (the rule's ``Job`` and the loop),
                ``loader`` (batches from the shards), ``runtime`` (devices, processes, DDP,
                signals), ``trainlog`` (the metrics table), ``checkpoint`` (the file format)
-test_set       ``testset``
-colorize       ``colorize``
+test_set       ``testset`` (SUN397; ImageNet val's protocols; the gray inputs)
+colorize       ``colorize``; ``peers`` (Zhang et al.'s ECCV16 and SIGGRAPH17: the networks with
+               their published keys, their pipeline, the weights' checks)
 score          ``scoring``, ``metrics`` (QSSIM, SSIM, PSNR, colourfulness, CF, CIEDE2000),
                ``metrics_torch`` (the same QSSIM batched on a GPU), ``external`` (another
                method's outputs matched to the test images and scored; ``colorcnn evaluate``)
@@ -61,6 +62,7 @@ MODULES = (
     "metrics",
     "metrics_torch",
     "model",
+    "peers",
     "provenance",
     "results",
     "runtime",
