@@ -189,7 +189,13 @@ def test_test_set_colorize_score_and_score_baselines_scripts(tmp_path, run_scrip
         "peer",
         input={"table": tmp_path / "t.tsv", "weights": []},
         output={"images": tmp_path / "peer", "record": tmp_path / "peer.json"},
-        params={"network": "eccv16", "weights": "random", "batch_size": 4, "device": "cpu"},
+        params={
+            "network": "eccv16",
+            "weights": "random",
+            "batch_size": 4,
+            "device": "cpu",
+            "compression": 1,
+        },  # fmt: skip
         threads=1,
         log=[tmp_path / "p.log"],
     )
@@ -475,16 +481,21 @@ def test_study_figure_and_results_table_scripts(tmp_path, run_script, scores):
     for name, (variant, seed, _) in zip("ab", runs[:2], strict=True):
         (d / f"{name}.json").write_text(json.dumps(_summary(variant, seed)))
     out = {k: d / f"results.{k}" for k in ("html", "md", "tsv")}
+    (d / "eccv16").mkdir()  # the peer rule's record of its weights
+    record = {"network": "eccv16", "weights": "/m/e-9b330a0b.pth", "sha256": "9b330a0b" + "0" * 56,
+              "verified": "SHA-256 prefix 9b330a0b of its name"}  # fmt: skip
+    (d / "eccv16" / "weights.json").write_text(json.dumps(record))
     run_script(
         "results_table",
         input={k: study[k] for k in ("claims", "summary", "seeds")}
-        | {"runs": [d / "a.json", d / "b.json"]},
+        | {"runs": [d / "a.json", d / "b.json"], "peers": [d / "eccv16" / "weights.json"]},
         output=out,
-        params={"settings": {"test source": "demo (photos)"}},
+        params={"settings": {"test source": "demo (photos)", "peer eccv16": "eccv16, weights w"}},
         log=[d / "rt.log"],
     )
     md = out["md"].read_text()
     assert md.startswith("## The paper's claims") and "| test source | demo (photos) |" in md
+    assert "| peer eccv16 | eccv16, weights /m/e-9b330a0b.pth (sha256 9b330a0b00000000, " in md
     assert "T = input+conv1_2+conv2_2+conv3_3 (451 channels); Q = 128 (3x3) + 16 (1x1)" in md
     assert list(read_frame(out["tsv"]).columns) == list(RESULT_COLUMNS)
 

@@ -296,6 +296,7 @@ def colorize_test_set(
     *,
     batch_size: int = 8,
     size: int = INPUT_SIZE,
+    compression: int = 1,
 ) -> list[Path]:
     """Each test image's gray version (its quantized Y, the input every system gets) through
     the peer, written as ``<out_dir>/<path without extension>.png``; images already written
@@ -320,6 +321,6 @@ def colorize_test_set(
         for (_, dest), rgb in zip(chunk, colorize_batch(net, grays, size), strict=True):
             dest.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(dest) as tmp:
-                Image.fromarray(rgb).save(tmp, format="PNG", compress_level=1)
+                Image.fromarray(rgb).save(tmp, format="PNG", compress_level=compression)
         log.info("%d / %d colorized", min(i + batch_size, len(todo)), len(todo))
     return [out_dir / Path(r["path"]).with_suffix(".png") for r in rows]

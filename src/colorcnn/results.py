@@ -41,9 +41,17 @@ DIGITS = {
 }
 
 
-def settings(summaries: list[dict], workflow: dict) -> dict:
+def settings(summaries: list[dict], workflow: dict, peers: dict | None = None) -> dict:
     """What a reader needs to interpret the tables: per-run facts (all runs must agree on the
-    data and backbone) and the workflow settings given."""
+    data and backbone), the workflow settings given, and each peer's weights as its rule
+    recorded them (``peers``: name to the record; the SHA-256 and how it was verified)."""
+    workflow = dict(workflow)
+    for name, rec in (peers or {}).items():
+        if "sha256" in rec:
+            workflow[f"peer {name}"] = (
+                f"{rec['network']}, weights {rec['weights']} (sha256 {rec['sha256'][:16]}, "
+                f"verified by {rec['verified']})"
+            )
     first = summaries[0]
     prov = first["provenance"]
     heads = {f"{s['variant']}": s for s in summaries}

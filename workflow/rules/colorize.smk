@@ -133,6 +133,7 @@ rule peer:
         network=lambda wc: external_of(wc).network,
         weights=lambda wc: external_of(wc).weights,
         batch_size=S.colorize.batch_size,
+        compression=S.colorize.png_compression,
         device="cuda" if S.colorize.gpus else "cpu",
     script:
         "../scripts/peer.py"

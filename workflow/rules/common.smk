@@ -282,6 +282,11 @@ def external_folders():
     return [external_outputs(SimpleNamespace(system=name)) for name in EXTERNAL]
 
 
+def peer_records():
+    """Each peer's record of its weights (path, SHA-256, how verified), for the report."""
+    return [f"{RES}/peers/{e.name}/weights.json" for e in S.external if e.is_peer]
+
+
 def external_scores():
     """Every external system's scores."""
     return [f"{RES}/external/{name}/score/scores.tsv" for name in EXTERNAL]

@@ -97,6 +97,7 @@ rule results_table:
         summary=rules.study.output.summary,
         seeds=rules.study.output.seeds,
         runs=run_files("train/summary.json"),
+        peers=peer_records(),
     output:
         html=report(
             f"{REPORTS}/results.html",

@@ -20,6 +20,8 @@ torch.set_num_threads(sm.threads)
 net, record = load_weights(p.network, p.weights)
 net = net.to(select_device(p.device))
 root, rows = read_rooted(sm.input.table, TEST_COLUMNS)
-colorize_test_set(net, root, rows, sm.output.images, batch_size=p.batch_size)
+colorize_test_set(
+    net, root, rows, sm.output.images, batch_size=p.batch_size, compression=p.compression
+)
 with atomic_path(sm.output.record) as tmp:
     tmp.write_text(json.dumps({**record, "images": len(rows)}, indent=1) + "\n")

@@ -16,5 +16,6 @@ sm = snakemake
 inp, out = sm.input, sm.output
 summaries = [json.loads(Path(f).read_text()) for f in inp.runs]
 frames = [read_frame(f) for f in (inp.claims, inp.summary, inp.seeds)]
-settings = results.settings(summaries, dict(sm.params.settings))
+peers = {Path(f).parent.name: json.loads(Path(f).read_text()) for f in inp.peers}
+settings = results.settings(summaries, dict(sm.params.settings), peers)
 results.write_results(*frames, METRICS, settings, out.md, out.tsv, out.html)
