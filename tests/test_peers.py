@@ -193,7 +193,7 @@ def test_the_test_set_is_colorized_from_gray_and_resumes(tmp_path):
         rows.append({"path": f"a/abbey/x{i}.jpg", "category": "abbey"})
     net, _ = peers.load_weights("eccv16", "random")
     out = peers.colorize_test_set(net, root, rows, tmp_path / "out", batch_size=2)
-    assert [p.name for p in out] == ["x0.png", "x1.png", "x2.png"]
+    assert [p.name for p in out] == ["x0.jpg.png", "x1.jpg.png", "x2.jpg.png"]
     for r, p in zip(rows, out, strict=True):
         rgb = np.asarray(Image.open(root / r["path"]).convert("RGB"))
         want = peers.colorize_batch(net, [rgb_to_y_uv_uint8(rgb)[0]])[0]

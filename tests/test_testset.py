@@ -202,8 +202,8 @@ def test_gray_inputs_are_the_quantized_y_every_system_colorizes(tmp_path):
     rows = [{"path": "a/abbey/sun_a_abbey_0.jpg"}, {"path": "b/bedroom/sun_png.jpg"}]
     out = write_gray_inputs(root, rows, tmp_path / "gray", threads=2)
     assert [p.relative_to(tmp_path / "gray").as_posix() for p in out] == [
-        "a/abbey/sun_a_abbey_0.png",
-        "b/bedroom/sun_png.png",
+        "a/abbey/sun_a_abbey_0.jpg.png",
+        "b/bedroom/sun_png.jpg.png",
     ]
     for r, p in zip(rows, out, strict=True):
         want = rgb_to_y_uv_uint8(np.asarray(Image.open(root / r["path"]).convert("RGB")))[0]

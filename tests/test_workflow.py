@@ -168,7 +168,7 @@ def test_an_imagenet_val_protocol_prepares_the_truth_and_writes_the_gray_inputs(
     lines = [x for x in table.read_text().splitlines() if not x.startswith("#")][1:]
     assert len(lines) == 6 and all(x.split("\t")[1] == "imagenet_val" for x in lines)
     gray = sorted((wd / "results" / "test" / "gray").glob("*.png"))
-    assert [p.name for p in gray] == [f"ILSVRC2012_val_{i:08d}.png" for i in range(1, 7)]
+    assert [p.name for p in gray] == [f"ILSVRC2012_val_{i:08d}.png.png" for i in range(1, 7)]
     assert all(Image.open(p).size == (256, 256) and Image.open(p).mode == "L" for p in gray)
     assert (
         "val5k: only 7 val images (not 5000)" in (wd / "logs" / "test" / "test_set.log").read_text()

@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
 from .color import RGB_TO_YUV, yuv_to_rgb_torch
 from .config import ColorizeOptions, DecodeLimits
-from .files import TMP_PREFIX, atomic_path
-from .images import ANY_SIZE, ImageRejected, drop_alpha, open_image
+from .files import TMP_PREFIX
+from .images import ANY_SIZE, ImageRejected, drop_alpha, open_image, save_png
 from .layout import is_image_name, output_name
 from .model import InferenceNet, uv_of_logits
 from .runtime import autocast, select_device
@@ -70,14 +69,6 @@ def recombine(y: np.ndarray, uv_small: torch.Tensor) -> np.ndarray:
     yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).to(dev)[None, None]
     rgb = yuv_to_rgb_torch(torch.cat([yt, uv], dim=1))  # (1, 3, H, W), clipped to 0-255
     return rgb.round_()[0].to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-
-
-def save_png(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, compression: int) -> None:
-    im = Image.fromarray(rgb)
-    if alpha is not None:
-        im.putalpha(Image.fromarray(alpha))
-    with atomic_path(path) as tmp:
-        im.save(tmp, format="PNG", compress_level=compression)
 
 
 class Colorizer:

@@ -212,11 +212,10 @@ def category_mean(root: str | Path, rows: list[dict], out_dir: str | Path) -> li
     test images of its category (of all the others where it is alone). It sees other test
     images' colours, which no real method may; it is there to exercise the external path."""
     import numpy as np
-    from PIL import Image
 
     from .color import quantize, rgb_to_yuv, yuv_to_rgb
-    from .files import atomic_path
-    from .images import load_rgb
+    from .images import load_rgb, save_png
+    from .layout import output_name
 
     def yuv(r):
         return rgb_to_yuv(np.asarray(load_rgb(Path(root) / r["path"])))
@@ -234,10 +233,8 @@ def category_mean(root: str | Path, rows: list[dict], out_dir: str | Path) -> li
         rgb = quantize(
             yuv_to_rgb(np.stack([y, np.full_like(y, uv[0]), np.full_like(y, uv[1])], -1))
         )
-        dest = Path(out_dir) / Path(r["path"]).with_suffix(".png")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(dest) as tmp:
-            Image.fromarray(rgb).save(tmp, format="PNG")
+        dest = Path(out_dir) / output_name(r["path"])
+        save_png(dest, rgb, compression=6)  # Pillow's default level
         written.append(dest)
     log.info("category_mean: %d images written to %s", len(written), out_dir)
     return written

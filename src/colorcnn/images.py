@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .color import chroma_magnitude
+from .color import chroma_magnitude, rgb_to_y_uv_uint8
 from .config import DecodeLimits
+from .files import atomic_path
 
 try:  # libjpeg-turbo with DCT scaling by any n/8: the fast path for JPEG training images
     import simplejpeg
@@ -235,3 +236,18 @@ def resize_to_model(
     if (w, h) == (size, size):
         return im
     return im.resize((size, size), RESAMPLE[resample], box=box, reducing_gap=3.0)
+
+
+def gray_version(path, limits: DecodeLimits = ANY_SIZE) -> np.ndarray:
+    """A test image's gray version, the input every system of the study colorizes (and the
+    gray baseline's image): its quantized Y, ``uint8`` ``(H, W)``."""
+    return rgb_to_y_uv_uint8(np.asarray(load_rgb(path, limits)))[0]
+
+
+def save_png(path, image: np.ndarray, alpha: np.ndarray | None = None, compression: int = 1):
+    """Write ``image`` (RGB or gray ``uint8``; ``alpha`` added if given) as a PNG, atomically."""
+    im = Image.fromarray(image)
+    if alpha is not None:
+        im.putalpha(Image.fromarray(alpha))
+    with atomic_path(path) as tmp:
+        im.save(tmp, format="PNG", compress_level=compression)

@@ -24,6 +24,7 @@ say ``random``: its outputs are not the peer's).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import warnings
@@ -46,10 +47,6 @@ RANDOM_SEED = 0
 class Published:
     file: str  # the published file's name: its hash prefix follows the last '-'
     url: str
-
-    @property
-    def hash_prefix(self) -> str:
-        return hash_prefix_of(self.file)
 
 
 _S3 = "https://colorizers.s3.us-east-2.amazonaws.com/"
@@ -232,7 +229,13 @@ def load_weights(network: str, weights: str | Path) -> tuple[nn.Module, dict]:
     return net.eval(), record
 
 
-_GRAY_L: np.ndarray | None = None
+@functools.cache
+def _gray_lightness() -> np.ndarray:
+    """``rgb2lab``'s L* of the 256 gray levels (R = G = B)."""
+    from skimage import color
+
+    ramp = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, axis=2)
+    return color.rgb2lab(ramp)[:, 0, 0].astype(np.float32)
 
 
 def lightness(image: np.ndarray) -> np.ndarray:
@@ -241,12 +244,8 @@ def lightness(image: np.ndarray) -> np.ndarray:
     function's 256 values (the same numbers, without converting every pixel)."""
     from skimage import color
 
-    global _GRAY_L
     if image.ndim == 2:
-        if _GRAY_L is None:
-            ramp = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, axis=2)
-            _GRAY_L = color.rgb2lab(ramp)[:, 0, 0].astype(np.float32)
-        return _GRAY_L[image]
+        return _gray_lightness()[image]
     return color.rgb2lab(image)[..., 0].astype(np.float32)
 
 
@@ -298,29 +297,19 @@ def colorize_test_set(
     size: int = INPUT_SIZE,
     compression: int = 1,
 ) -> list[Path]:
-    """Each test image's gray version (its quantized Y, the input every system gets) through
-    the peer, written as ``<out_dir>/<path without extension>.png``; images already written
-    (by an interrupted run) are kept."""
-    from PIL import Image
+    """Each test image's gray version (:func:`~colorcnn.images.gray_version`) through the
+    peer, written where ``colorcnn colorize`` writes (``<out_dir>/<path>.png``); images
+    already written (by an interrupted run) are kept."""
+    from .images import gray_version, save_png
+    from .layout import output_name
 
-    from .color import rgb_to_y_uv_uint8
-    from .files import atomic_path
-    from .images import load_rgb
-
-    out_dir = Path(out_dir)
-    todo = []
-    for r in rows:
-        dest = out_dir / Path(r["path"]).with_suffix(".png")
-        if not dest.exists():
-            todo.append((r, dest))
+    dests = [Path(out_dir) / output_name(r["path"]) for r in rows]
+    todo = [(r, d) for r, d in zip(rows, dests, strict=True) if not d.exists()]
     log.info("%d test images, %d already colorized", len(rows), len(rows) - len(todo))
     for i in range(0, len(todo), batch_size):
         chunk = todo[i : i + batch_size]
-        grays = [rgb_to_y_uv_uint8(np.asarray(load_rgb(Path(root) / r["path"])))[0]
-                 for r, _ in chunk]  # fmt: skip
+        grays = [gray_version(Path(root) / r["path"]) for r, _ in chunk]
         for (_, dest), rgb in zip(chunk, colorize_batch(net, grays, size), strict=True):
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(dest) as tmp:
-                Image.fromarray(rgb).save(tmp, format="PNG", compress_level=compression)
+            save_png(dest, rgb, compression=compression)
         log.info("%d / %d colorized", min(i + batch_size, len(todo)), len(todo))
-    return [out_dir / Path(r["path"]).with_suffix(".png") for r in rows]
+    return dests

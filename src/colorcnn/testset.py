@@ -295,16 +295,15 @@ def imagenet_val_test_set(
 
 
 def write_gray_inputs(root, rows: list[dict], out_dir, *, threads: int = 1) -> list[Path]:
-    """Each test image's gray version (its quantized Y: what every system colorizes, and
-    the gray baseline's image) as ``<out_dir>/<path without extension>.png``."""
-    from .files import atomic_path
+    """Each test image's gray version (:func:`~colorcnn.images.gray_version`: what every
+    system colorizes) as ``<out_dir>/<path>.png``, named as ``colorcnn colorize`` names its
+    outputs (so ``x.jpg`` and ``x.png`` in one folder stay two)."""
+    from .images import gray_version, save_png
+    from .layout import output_name
 
     def one(r: dict) -> Path:
-        y = rgb_to_y_uv_uint8(np.asarray(load_rgb(Path(root) / r["path"])))[0]
-        dest = Path(out_dir) / Path(r["path"]).with_suffix(".png")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(dest) as tmp:
-            Image.fromarray(y).save(tmp, format="PNG")
+        dest = Path(out_dir) / output_name(r["path"])
+        save_png(dest, gray_version(Path(root) / r["path"]), compression=6)
         return dest
 
     with ThreadPoolExecutor(max(1, threads)) as pool:

@@ -36,7 +36,7 @@ rule test_set:
 
 rule gray_inputs:
     """On demand (snakemake gray_inputs): every test image's gray version, the input each
-    system colorizes, as <path without extension>.png; run another method on exactly these.
+    system colorizes, as <path>.png (as colorize names outputs); run another method on them.
     """
     input:
         table=rules.test_set.output.table,

@@ -11,7 +11,6 @@ import sys
 from dataclasses import asdict
 from math import ceil
 from pathlib import Path
-from types import SimpleNamespace
 
 # --- the library ------------------------------------------------------------------------------
 # This file and the rule scripts import colorcnn from the workflow's own source (src/ beside
@@ -251,7 +250,10 @@ def external_of(wildcards):
 def external_outputs(wildcards):
     """The folder of an external system's outputs: the user's, a builtin's or a peer's (a
     rule's)."""
-    e = external_of(wildcards)
+    return outputs_of(external_of(wildcards))
+
+
+def outputs_of(e):
     if e.is_peer:
         return f"{RES}/peers/{e.name}/images"
     return f"{RES}/external/{e.name}/images" if e.builtin else e.path
@@ -279,7 +281,7 @@ def peer_weights(wildcards):
 
 def external_folders():
     """Every external system's (and peer's) folder of outputs, in the study's order."""
-    return [external_outputs(SimpleNamespace(system=name)) for name in EXTERNAL]
+    return [outputs_of(e) for e in S.external]
 
 
 def peer_records():
