@@ -208,3 +208,16 @@ def test_gray_inputs_are_the_quantized_y_every_system_colorizes(tmp_path):
     for r, p in zip(rows, out, strict=True):
         want = rgb_to_y_uv_uint8(np.asarray(Image.open(root / r["path"]).convert("RGB")))[0]
         np.testing.assert_array_equal(np.asarray(Image.open(p)), want)
+
+
+def test_gray_inputs_of_x_jpg_and_x_png_in_one_folder_stay_two(tmp_path):
+    from PIL import Image
+
+    from colorcnn.testset import write_gray_inputs
+
+    root = tmp_path / "SUN397"
+    save_jpeg(root / "a" / "abbey" / "x.jpg", 20, 30, seed=1)
+    Image.open(root / "a" / "abbey" / "x.jpg").save(root / "a" / "abbey" / "x.png")
+    rows = [{"path": "a/abbey/x.jpg"}, {"path": "a/abbey/x.png"}]
+    out = write_gray_inputs(root, rows, tmp_path / "gray")
+    assert len(set(out)) == 2 and len(list((tmp_path / "gray").rglob("*.png"))) == 2
