@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from . import statedicts
+from .statedicts import WeightsError, hash_prefix_of  # noqa: F401 - the peers' API
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +59,6 @@ PUBLISHED = {
         ("siggraph17", "siggraph17-df00044c.pth"),
     )
 }
-
-
-def hash_prefix_of(name: str) -> str:
-    """The SHA-256 prefix a file's name carries, as ``torch.hub`` reads it (``x-<hex>.pth``);
-    ``""`` if none."""
-    m = re.search(r"-([a-f0-9]{6,})\.", name)
-    return m.group(1) if m else ""
-
-
-class WeightsError(ValueError):
-    """A peer's weights file is not the published one, or not of the published network."""
 
 
 def _convs(channels, *, strides=None, dilation=1, relu_first=False, norm=True):
@@ -164,38 +155,15 @@ def published_shapes(network: str) -> dict[str, tuple[int, ...]]:
 
 
 def check_state(network: str, state: dict, source: str = "the state dict") -> dict:
-    """``state`` if it holds exactly the published keys with the published shapes (with
-    ``num_batches_tracked`` added where it is absent, as PyTorch does for old files), or
-    :class:`WeightsError` listing the differences."""
-    want = published_shapes(network)
-    if not isinstance(state, dict):
-        raise WeightsError(f"{source} is not a state dict (a {type(state).__name__})")
-    state = dict(state)
-    got = {k: tuple(v.shape) for k, v in state.items() if not k.endswith("num_batches_tracked")}
-    problems = []
-    for what, keys in (("missing", sorted(set(want) - set(got))),
-                       ("unexpected", sorted(set(got) - set(want)))):  # fmt: skip
-        if keys:
-            problems.append(f"{len(keys)} {what} keys: {', '.join(keys[:5])}")
-    shapes = [f"{k} {got[k]} (published {want[k]})" for k in want if k in got and got[k] != want[k]]
-    if shapes:
-        problems.append(f"{len(shapes)} shapes differ: {', '.join(shapes[:5])}")
-    if problems:
-        raise WeightsError(
-            f"{source} is not {network}'s published state dict ({PUBLISHED[network].file}):\n"
-            + "\n".join(problems)
-        )
-    for k in want:
-        if k.endswith("running_var"):
-            state.setdefault(k.replace("running_var", "num_batches_tracked"), torch.tensor(0))
-    return state
+    """``state`` if it holds exactly the published keys with the published shapes, or
+    :class:`~colorcnn.statedicts.WeightsError` listing the differences."""
+    what = f"{network}'s published state dict ({PUBLISHED[network].file})"
+    return statedicts.check_state(state, published_shapes(network), what, source)
 
 
 def load_weights(network: str, weights: str | Path) -> tuple[nn.Module, dict]:
     """The peer ``network`` in eval mode with verified ``weights`` (a file, or ``random``),
     and a record of what was loaded (its SHA-256, how it was verified)."""
-    from .backbone import sha256_file
-
     if network not in NETWORKS:
         raise ValueError(f"no peer network {network!r}; there are {', '.join(NETWORKS)}")
     if str(weights) == "random":
@@ -205,28 +173,13 @@ def load_weights(network: str, weights: str | Path) -> tuple[nn.Module, dict]:
         log.warning("%s: RANDOM weights (seed %d): not the published network", network,
                     RANDOM_SEED)  # fmt: skip
         return net.eval(), record
-    path = Path(weights)
-    if not path.is_file():
-        raise WeightsError(f"{network}: no weights file {path} (the published one is "
-                           f"{PUBLISHED[network].url})")  # fmt: skip
-    digest = sha256_file(path)
-    verified = "published keys and shapes"
-    prefix = hash_prefix_of(path.name)
-    if prefix:  # a name that carries a hash is held to it, as torch.hub does
-        if not digest.startswith(prefix):
-            raise WeightsError(f"{path}: its SHA-256 is {digest}, but its name says it starts "
-                               f"with {prefix} (a corrupt or different file)")  # fmt: skip
-        verified = f"SHA-256 prefix {prefix} of its name, and " + verified
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
-        raise WeightsError(f"{path} is not a PyTorch state dict: {e}") from e
+    what = f"{network}'s published state dict ({PUBLISHED[network].file})"
+    state, record = statedicts.read_verified(
+        weights, published_shapes(network), what, published=PUBLISHED[network].url
+    )
     net = NETWORKS[network]()
-    net.load_state_dict(check_state(network, state, str(path)), strict=True)
-    record = {"network": network, "weights": str(path), "sha256": digest, "verified": verified,
-              "published": path.name == PUBLISHED[network].file}  # fmt: skip
-    log.info("%s: %s (sha256 %s), verified by %s", network, path, digest[:16], verified)
-    return net.eval(), record
+    net.load_state_dict(state, strict=True)
+    return net.eval(), {"network": network, **record}
 
 
 @functools.cache
