@@ -102,7 +102,7 @@ def match_outputs(outputs: str | Path, truths: list[str]) -> Matching:
     return m
 
 
-def score_external(
+def external_jobs(
     name: str,
     outputs: str | Path,
     root: str | Path,
@@ -111,15 +111,15 @@ def score_external(
     resize: bool = True,
     resolution: str = "original",
     model_size: int = 224,
-    processes: int = 1,
     require_all: bool = True,
 ):
-    """Scores of the external system ``name`` (its outputs in ``outputs``) on the test images
-    ``rows`` (``path``, ``category``, relative to ``root``), rows as the model's (``method =
-    external``, ``variant = name``), and the :class:`Matching`. With ``require_all`` a test
-    image without an output (or with several) raises: every system of a study scores every
-    test image, or its comparisons would be over other images."""
-    from .scoring import ScoreJob, score_all
+    """The :class:`~colorcnn.scoring.ScoreJob` of each test image ``rows`` (``path``,
+    ``category``, relative to ``root``) that the external system ``name`` has an output for in
+    ``outputs`` (rows as the model's: ``method = external``, ``variant = name``), and the
+    :class:`Matching`. With ``require_all`` a test image without an output (or with several)
+    raises: every system of a study scores every test image, or its comparisons would be
+    over other images."""
+    from .scoring import ScoreJob
 
     m = match_outputs(outputs, [r["path"] for r in rows])
     if m.unmatched:
@@ -144,6 +144,15 @@ def score_external(
         for r in rows
         if r["path"] in out
     ]
+    return jobs, m
+
+
+def score_external(name: str, outputs, root, rows, *, processes: int = 1, **matching):
+    """Scores of the external system ``name`` on the test images ``rows`` and the
+    :class:`Matching` (see :func:`external_jobs`, which takes the other arguments)."""
+    from .scoring import score_all
+
+    jobs, m = external_jobs(name, outputs, root, rows, **matching)
     return score_all(jobs, processes, progress=False), m
 
 

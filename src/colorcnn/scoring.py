@@ -42,6 +42,16 @@ METRICS = (
     "delta_e00",
 )
 
+#: The learned metrics, where their weights are given (:mod:`colorcnn.perceptual`): LPIPS
+#: per image, FID per system (a set metric, in the summary only).
+PERCEPTUAL_METRICS = ("lpips", "fid")
+
+
+def metrics_in(columns) -> list[str]:
+    """The metrics of :data:`METRICS` and :data:`PERCEPTUAL_METRICS` that ``columns`` (a
+    table's) hold, in that order."""
+    return [m for m in (*METRICS, *PERCEPTUAL_METRICS) if m in set(columns)]
+
 
 @dataclass(frozen=True)
 class ScoreJob:
@@ -75,12 +85,28 @@ def score_image(job: ScoreJob) -> list[dict]:
         raise ValueError(f"scoring {job.image} ({job.original}) failed: {e}") from e
 
 
-def _score(job: ScoreJob) -> list[dict]:
+@dataclass(frozen=True)
+class Candidates:
+    """What a :class:`ScoreJob` scores, at the evaluation size: the original (``truth``),
+    ``{method: RGB}`` of its candidates, ``{method: run}`` (the prediction's variant and
+    seed; ``{}`` for a baseline), and the original's own size."""
+
+    truth: np.ndarray
+    tests: dict[str, np.ndarray]
+    runs: dict[str, dict]
+    width: int
+    height: int
+
+
+def candidates(job: ScoreJob) -> Candidates:
+    """The original and every candidate of ``job``: baselines from the original's Y, the
+    prediction decoded as the originals (resized to the original's size if allowed); every
+    metric, the learned ones of :mod:`colorcnn.perceptual` too, scores what this returns."""
     gt = np.asarray(load_rgb(job.original))
-    candidates = {}
+    found = {}
     if job.baselines:
         y = rgb_to_yuv(gt)[..., 0]
-        candidates = {m: baseline_rgb(m, y, job.stats) for m in job.baselines}
+        found = {m: baseline_rgb(m, y, job.stats) for m in job.baselines}
     if job.prediction:
         # decoded as the originals (EXIF orientation applied); a gray output is gray RGB
         im = drop_alpha(open_image(job.prediction)).convert("RGB")
@@ -91,16 +117,22 @@ def _score(job: ScoreJob) -> list[dict]:
                 raise ValueError(f"{job.prediction}: size {size}")
             log.warning("%s: size %s: resized to it (bilinear)", job.prediction, size)
             im = im.resize((gt.shape[1], gt.shape[0]), Image.Resampling.BILINEAR)
-        candidates[job.method] = np.asarray(im)
-    gt_e = _to_eval_size(gt, job)
-    tests = {m: _to_eval_size(rgb, job) for m, rgb in candidates.items()}
+        found[job.method] = np.asarray(im)
+    runs = {m: job.run if job.prediction and m == job.method else {} for m in found}
+    tests = {m: _to_eval_size(rgb, job) for m, rgb in found.items()}
+    return Candidates(_to_eval_size(gt, job), tests, runs, gt.shape[1], gt.shape[0])
+
+
+def _score(job: ScoreJob) -> list[dict]:
+    c = candidates(job)
+    gt_e, tests, runs = c.truth, c.tests, c.runs
     quality = image_quality(gt_e, list(tests.values()))  # the reference downsampled once
     delta_e = ciede2000_each(gt_e, list(tests.values()))  # and converted to Lab once
     c_gt, cf_gt = colourfulness(gt_e), colourfulness_abs(gt_e)
     rows = []
     for (method, p), q, de in zip(tests.items(), quality, delta_e, strict=True):
-        c, cf = colourfulness(p), colourfulness_abs(p)
-        run = job.run if job.prediction and method == job.method else {}
+        cp, cf = colourfulness(p), colourfulness_abs(p)
+        run = runs[method]
         rows.append(
             {
                 "method": method,
@@ -108,12 +140,12 @@ def _score(job: ScoreJob) -> list[dict]:
                 "seed": run.get("seed", ""),
                 "image": job.image,
                 "category": job.category,
-                "width": gt.shape[1],
-                "height": gt.shape[0],
+                "width": c.width,
+                "height": c.height,
                 **q,
-                "colourfulness": c,
+                "colourfulness": cp,
                 "colourfulness_gt": c_gt,
-                "colourfulness_gap": c - c_gt,
+                "colourfulness_gap": cp - c_gt,
                 "cf": cf,
                 "cf_gt": cf_gt,
                 "cf_gap": cf - cf_gt,
@@ -227,23 +259,32 @@ def _jobs(table, what, resolution: str, model_size: int) -> list[ScoreJob]:
     ]
 
 
+def run_jobs(table, colorized, run: dict, *, resolution: str, model_size: int) -> list[ScoreJob]:
+    """One job per test image of ``table`` for a run of the model (``run``: its variant and
+    seed); ``colorized`` is the colorize stage's index of PNGs."""
+    pngs = {r["image"]: r["png"] for r in read_tsv(colorized, COLORIZED_COLUMNS)[1]}
+    what = lambda r: {"prediction": pngs[r["path"]], "run": dict(run)}  # noqa: E731
+    return _jobs(table, what, resolution, model_size)
+
+
+def baseline_jobs(table, stats_path, baselines, *, resolution: str, model_size: int):
+    """One job per test image of ``table`` for ``baselines`` (names in
+    :data:`colorcnn.systems.BASELINES`); ``stats_path`` holds the training set's chroma."""
+    what = {"baselines": tuple(baselines), "stats": read_stats(stats_path)}
+    return _jobs(table, lambda r: what, resolution, model_size)
+
+
 def score_run(
     table, colorized, run: dict, *, resolution: str, model_size: int, processes: int = 1
 ) -> pd.DataFrame:
-    """Scores of one run of the model (``run``: its variant and seed) on every test image of
-    ``table``; ``colorized`` is the colorize stage's index of PNGs."""
-    pngs = {r["image"]: r["png"] for r in read_tsv(colorized, COLORIZED_COLUMNS)[1]}
-    jobs = _jobs(
-        table, lambda r: {"prediction": pngs[r["path"]], "run": dict(run)}, resolution, model_size
-    )
+    """Scores of one run of the model on every test image (see :func:`run_jobs`)."""
+    jobs = run_jobs(table, colorized, run, resolution=resolution, model_size=model_size)
     return score_all(jobs, processes)
 
 
 def score_baselines(
     table, stats_path, baselines, *, resolution: str, model_size: int, processes: int = 1
 ) -> pd.DataFrame:
-    """Scores of ``baselines`` (names in :data:`colorcnn.systems.BASELINES`) on every test
-    image of ``table``; ``stats_path`` holds the training set's chroma statistics."""
-    stats = read_stats(stats_path)
-    what = {"baselines": tuple(baselines), "stats": stats}
-    return score_all(_jobs(table, lambda r: what, resolution, model_size), processes)
+    """Scores of ``baselines`` on every test image (see :func:`baseline_jobs`)."""
+    jobs = baseline_jobs(table, stats_path, baselines, resolution=resolution, model_size=model_size)
+    return score_all(jobs, processes)
