@@ -17,7 +17,8 @@ demo           ``demo`` (the embedded datasets: package photographs, the learnab
 sample         ``sampling``
 prepare        ``images`` (decoding, rejections), ``shards`` (Y/UV arrays, their indexes)
 data_summary   ``datasummary``
-backbone       ``backbone`` (VGG-16 weights: planned, resolved, verified)
+backbone       ``backbone`` (VGG-16 weights: planned, resolved, verified); ``statedicts``
+               (any published weights file verified: hash prefix, keys, shapes)
 train          ``model`` (the network), ``train`` (the rule's ``Job`` and the loop),
                ``loader`` (batches from the shards), ``runtime`` (devices, processes, DDP,
                signals), ``trainlog`` (the metrics table), ``checkpoint`` (the file format)
@@ -26,7 +27,8 @@ colorize       ``colorize``; ``peers`` (Zhang et al.'s ECCV16 and SIGGRAPH17: th
                their published keys, their pipeline, the weights' checks)
 score          ``scoring``, ``metrics`` (QSSIM, SSIM, PSNR, colourfulness, CF, CIEDE2000),
                ``metrics_torch`` (the same QSSIM batched on a GPU), ``external`` (another
-               method's outputs matched to the test images and scored; ``colorcnn evaluate``)
+               method's outputs matched to the test images and scored; ``colorcnn evaluate``),
+               ``perceptual`` (LPIPS and FID, where their weights are given)
 study          ``systems`` (the registry of systems: variants, external systems, baselines),
                ``study`` (paired statistics, claims)
 report         ``figures``, ``results`` (the results tables), ``gallery`` (every image under
@@ -63,12 +65,14 @@ MODULES = (
     "metrics_torch",
     "model",
     "peers",
+    "perceptual",
     "provenance",
     "results",
     "runtime",
     "sampling",
     "scoring",
     "shards",
+    "statedicts",
     "study",
     "systems",
     "tables",

@@ -34,10 +34,13 @@ log = logging.getLogger(__name__)
 VGG16_IMAGENET_URL = "https://download.pytorch.org/models/vgg16-397923af.pth"
 VGG16_IMAGENET_FILE = "vgg16-397923af.pth"
 VGG16_HASH_PREFIX = "397923af"
-#: ``vgg16().features`` index → (out, in) channels of the convolutions before pool3.
-PREFIX_CONVS = {0: (64, 3), 2: (64, 64), 5: (128, 64), 7: (128, 128), 10: (256, 128)}
-PREFIX_CONVS |= {12: (256, 256), 14: (256, 256)}
+#: ``vgg16().features`` index → (out, in) channels of its 13 convolutions.
+VGG16_CONVS = {0: (64, 3), 2: (64, 64), 5: (128, 64), 7: (128, 128), 10: (256, 128)}
+VGG16_CONVS |= {12: (256, 256), 14: (256, 256), 17: (512, 256), 19: (512, 512)}
+VGG16_CONVS |= {21: (512, 512), 24: (512, 512), 26: (512, 512), 28: (512, 512)}
 PREFIX_LAYERS = 16  # features[:16]: everything before the third max pooling
+#: the convolutions before pool3: the backbone's
+PREFIX_CONVS = {i: c for i, c in VGG16_CONVS.items() if i < PREFIX_LAYERS}
 RANDOM_SEED = 0
 
 
@@ -177,17 +180,18 @@ def _download_imagenet(dest: Path) -> None:
         raise RuntimeError(_imagenet_message(dest, f"downloading {dest.name} failed ({e})")) from e
 
 
-def vgg16_prefix_layers():
-    """``torchvision.models.vgg16().features[:16]``, built without torchvision: the same
-    modules and state-dict keys (3x3 convolutions with padding 1, in-place ReLUs, 2x2 max
-    pooling), and none of the rest of VGG-16 (its 138M parameters take seconds to
-    initialise). The weights are PyTorch's default initialisation; load a state dict."""
+def vgg16_prefix_layers(n_layers: int = PREFIX_LAYERS):
+    """``torchvision.models.vgg16().features[:n_layers]`` (the backbone's 16 by default),
+    built without torchvision: the same modules and state-dict keys (3x3 convolutions with
+    padding 1, in-place ReLUs, 2x2 max pooling), and none of the rest of VGG-16 (its 138M
+    parameters take seconds to initialise). The weights are PyTorch's default
+    initialisation; load a state dict."""
     from torch import nn
 
     layers, last = [], 0
-    for i in range(PREFIX_LAYERS):
-        if i in PREFIX_CONVS:
-            cout, cin = PREFIX_CONVS[i]
+    for i in range(n_layers):
+        if i in VGG16_CONVS:
+            cout, cin = VGG16_CONVS[i]
             layers.append(nn.Conv2d(cin, cout, kernel_size=3, padding=1))
             last = i
         elif i == last + 1:
