@@ -211,6 +211,57 @@ def test_a_peer_from_a_weights_file_is_verified_recorded_and_scored(tmp_path):
     assert r.returncode != 0 and "1 missing keys: model_out.weight" in log
 
 
+@pytest.mark.slow
+def test_lpips_and_fid_score_every_system_when_their_weights_are_given(tmp_path):
+    """score.perceptual with weights files (random values under the published keys): every
+    system (the run, an external system, the baselines) gets LPIPS per image and an FID with
+    its interval in the study and the results table; the external system's LPIPS is paired
+    with its own rows. A missing weights file fails before any job."""
+    import torch
+    from test_perceptual import random_inception_state, random_lin_state, random_vgg_state
+
+    files = {"lpips": tmp_path / "vgg.pth", "lpips_vgg": tmp_path / "vgg16.pth",
+             "fid": tmp_path / "inception.pth"}  # fmt: skip
+    torch.save(random_lin_state(), files["lpips"])
+    torch.save(random_vgg_state(), files["lpips_vgg"])
+    torch.save(random_inception_state(), files["fid"])
+    perceptual = {k: str(v) for k, v in files.items()} | {"fid_n_boot": 50}
+    wd = copy_workflow(tmp_path / "wf")
+    cfg = write_config(
+        tmp_path / "perceptual.yaml",
+        {
+            "score": {"perceptual": perceptual},
+            "study": {"external": {"category_mean": {"builtin": "category_mean"}}},
+        },
+    )
+    r = snakemake(wd, "results/study/summary.tsv", "--cores", "2", "--configfile", str(cfg))
+    counts = job_counts(r.stdout + r.stderr)
+    assert counts["perceptual"] == 1 and counts["perceptual_baselines"] == 1
+    assert counts["perceptual_external"] == 1 and counts["fid"] == 1
+    res = wd / "results" / "study"
+    summary = pd.read_csv(res / "summary.tsv", sep="\t").set_index("system")
+    assert set(summary.index) == {"paper", "category_mean", "gray", "mean_chroma"}
+    for metric in ("lpips", "fid"):
+        assert summary[metric].notna().all() and (summary[metric] > 0).all()
+        assert (summary[f"{metric}_lo"] <= summary[metric]).all()
+        assert (summary[metric] <= summary[f"{metric}_hi"]).all()
+    scores = pd.read_csv(res / "scores.tsv", sep="\t")
+    assert scores["lpips"].notna().all() and (scores["lpips"] > 0).all()
+    ext = pd.read_csv(wd / "results/external/category_mean/perceptual/scores.tsv", sep="\t")
+    mine = scores[scores["variant"] == "category_mean"].set_index("image")["lpips"]
+    np.testing.assert_allclose(mine.loc[ext["image"]], ext["lpips"], rtol=1e-5)
+    fid = pd.read_csv(wd / "results/perceptual/fid.tsv", sep="\t")
+    assert (fid["n"] == len(mine)).all() and (fid["n_boot"] == 50).all()
+    missing = write_config(
+        tmp_path / "missing.yaml", {"score": {"perceptual": {**perceptual, "fid": "/nope.pth"}}}
+    )
+    r = snakemake(wd, "-n", "--configfile", str(missing), check=False)
+    assert (
+        r.returncode != 0
+        and "score.perceptual.fid '/nope.pth' does not exist" in r.stdout + r.stderr
+    )
+
+
 @pytest.fixture(scope="module")
 def paper_tree(tmp_path_factory):
     d = tmp_path_factory.mktemp("paper")

@@ -326,10 +326,30 @@ class ColorizeOptions:
 
 
 @dataclass(frozen=True)
+class PerceptualSettings:
+    """LPIPS and FID (:mod:`colorcnn.perceptual`), each on when its weights file is given:
+    ``lpips`` the lpips package's ``weights/v0.1/vgg.pth``, ``lpips_vgg`` torchvision's
+    VGG-16 (``imagenet``: the backbone's file in the torch hub cache, or a path), ``fid``
+    pytorch-fid's ``pt_inception-2015-12-05-6726825d.pth``."""
+
+    lpips: str = ""
+    lpips_vgg: str = "imagenet"
+    fid: str = ""
+    fid_n_boot: int = 200
+    gpus: int = 0
+    threads: int = 2
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.lpips or self.fid)
+
+
+@dataclass(frozen=True)
 class ScoreSettings:
     resolution: str
     n_boot: int
     threads: int
+    perceptual: PerceptualSettings = PerceptualSettings()
 
 
 @dataclass(frozen=True)
@@ -399,6 +419,28 @@ class Settings:
 # --- parsing ----------------------------------------------------------------------------------
 
 
+def _parse_perceptual(values: dict, check_files: bool) -> PerceptualSettings:
+    """score.perceptual: each weights file (and LPIPS's VGG-16 where LPIPS is on and it is a
+    path; the workflow checks the torch hub's) must exist (with ``check_files``); paths
+    expanded."""
+    p = _typed(PerceptualSettings, dict(values), "score.perceptual")
+    p = replace(p, lpips=_path(p.lpips), fid=_path(p.fid))
+    if p.lpips_vgg != "imagenet":
+        p = replace(p, lpips_vgg=_path(p.lpips_vgg))
+    _require(p.fid_n_boot >= 0, "score.perceptual.fid_n_boot", p.fid_n_boot, ">= 0")
+    _require(p.gpus >= 0, "score.perceptual.gpus", p.gpus, ">= 0")
+    _require(p.threads >= 1, "score.perceptual.threads", p.threads, ">= 1")
+    if check_files:
+        for key, path in (("lpips", p.lpips), ("fid", p.fid)):
+            if path and not os.path.isfile(path):
+                raise ConfigError(f"score.perceptual.{key} {path!r} does not exist (the weights"
+                                  f" file; see the README's LPIPS and FID)")  # fmt: skip
+        if p.lpips and p.lpips_vgg != "imagenet" and not os.path.isfile(p.lpips_vgg):
+            raise ConfigError(f"score.perceptual.lpips_vgg {p.lpips_vgg!r} does not exist "
+                              "(torchvision's VGG-16 file, for LPIPS)")  # fmt: skip
+    return p
+
+
 def check_config_file(path: str | os.PathLike) -> None:
     """A configuration file whose mappings repeat a key is an error naming the file and the
     key (YAML, and so Snakemake, silently keeps the last of the two)."""
@@ -463,7 +505,9 @@ def parse_config(config: dict, *, check_files: bool = True) -> Settings:
     _require(test.n_per_category >= 1, "test.n_per_category", test.n_per_category, ">= 1")
     c = _typed(ColorizeSettings, config["colorize"], "colorize")
     ColorizeOptions(c.batch_size, c.alpha, c.png_compression)  # their checks, one place
-    score = _typed(ScoreSettings, config["score"], "score")
+    score = dict(config["score"])
+    perceptual = _parse_perceptual(score.pop("perceptual", None) or {}, check_files)
+    score = replace(_typed(ScoreSettings, score, "score"), perceptual=perceptual)
     _one_of("score.resolution", score.resolution, ("original", "model"))
     _require(score.n_boot >= 100, "score.n_boot", score.n_boot, ">= 100")
     gallery = _typed(GallerySettings, config["gallery"], "gallery")

@@ -29,6 +29,8 @@ METRIC_NAMES = {
     "cf_gap": "CF gap (mean: ΔCF)",
     "cf_abs_gap": "mean abs. CF gap",
     "delta_e00": "ΔE00 (lower is better)",
+    "lpips": "LPIPS (VGG; lower is better)",
+    "fid": "FID (set metric; lower is better)",
 }
 DIGITS = {
     "psnr": 2,
@@ -38,6 +40,7 @@ DIGITS = {
     "cf_gap": 1,
     "cf_abs_gap": 1,
     "delta_e00": 2,
+    "fid": 2,
 }
 
 

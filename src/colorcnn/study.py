@@ -142,6 +142,41 @@ def summarize(scores: pd.DataFrame, metrics, n_resamples: int = 2000) -> pd.Data
     return pd.DataFrame(list(rows.values()))
 
 
+def _row_keys(df: pd.DataFrame) -> pd.Series:
+    """Each row's system and image as one string (seeds as integers, blanks as "")."""
+    seed = pd.to_numeric(df["seed"], errors="coerce").astype("Int64").astype(str)
+    seed = seed.replace("<NA>", "")
+    variant = df["variant"].fillna("").astype(str)
+    return df["method"].astype(str) + "|" + variant + "|" + seed + "|" + df["image"].astype(str)
+
+
+def with_lpips(scores: pd.DataFrame, lpips: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` with an ``lpips`` column from the perceptual jobs' tables, row by row (the
+    same system, seed and image); a row of either without the other is an error."""
+    values = pd.Series(lpips["lpips"].to_numpy(), index=_row_keys(lpips))
+    if values.index.duplicated().any():
+        raise ValueError(f"LPIPS given twice for {values.index[values.index.duplicated()][0]}")
+    keys = _row_keys(scores)
+    missing, extra = set(keys) - set(values.index), set(values.index) - set(keys)
+    if missing or extra:
+        first = sorted(missing or extra)[0]
+        raise ValueError(
+            f"LPIPS rows do not match the scores: {len(missing)} scored without LPIPS, "
+            f"{len(extra)} LPIPS rows without scores (e.g. {first})"
+        )
+    return scores.assign(lpips=values.reindex(keys).to_numpy())
+
+
+def with_fid(summary: pd.DataFrame, fid: pd.DataFrame) -> pd.DataFrame:
+    """The summary with each system's FID and its interval (a set metric: one value per
+    system, from the FID rule's table)."""
+    cols = fid.set_index("system")[["fid", "fid_lo", "fid_hi"]]
+    if set(cols.index) != set(summary["system"]):
+        raise ValueError(f"FID's systems {sorted(cols.index)} are not the study's "
+                         f"{sorted(summary['system'])}")  # fmt: skip
+    return summary.join(cols, on="system")
+
+
 def comparisons(
     variants: dict[str, str], reference: str, external: dict[str, str] | None = None
 ) -> list[tuple[str, str, str]]:

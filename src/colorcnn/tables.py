@@ -61,6 +61,10 @@ SCORE_COLUMNS = (
     "cf_abs_gap",
     "delta_e00",
 )
+#: ``perceptual/scores.tsv`` of a system: LPIPS per image (:mod:`colorcnn.perceptual`)
+PERCEPTUAL_COLUMNS = ("method", "variant", "seed", "image", "lpips")
+#: ``perceptual/fid.tsv``: each system's FID with its bootstrap interval
+FID_COLUMNS = ("system", "fid", "fid_lo", "fid_hi", "n", "seeds", "n_boot")
 #: ``results.tsv`` of a report: ``section`` is ``claim``, ``score`` or ``seeds``
 RESULT_COLUMNS = (
     "section",

@@ -53,8 +53,12 @@ os.environ.update(
     COLORCNN_LIBRARY=str(LIBRARY)
 )  # the rule scripts' _bootstrap reads it
 
-from colorcnn.backbone import BackbonePlan, plan_backbone  # noqa: E402
-from colorcnn.config import check_config_file, parse_config  # noqa: E402
+from colorcnn.backbone import (
+    BackbonePlan,
+    imagenet_cache_path,
+    plan_backbone,
+)  # noqa: E402
+from colorcnn.config import ConfigError, check_config_file, parse_config  # noqa: E402
 from colorcnn.files import listing_digest  # noqa: E402
 from colorcnn.layout import RUN_FOLDER, SHARD_KINDS, SHARD_NAME, shard_id  # noqa: E402
 from colorcnn.provenance import library_digest  # noqa: E402
@@ -292,6 +296,80 @@ def peer_records():
 def external_scores():
     """Every external system's scores."""
     return [f"{RES}/external/{name}/score/scores.tsv" for name in EXTERNAL]
+
+
+# --- LPIPS and FID (score.perceptual) -----------------------------------------------------------
+
+PERCEPTUAL = S.score.perceptual
+
+
+def lpips_vgg_file():
+    """The VGG-16 file LPIPS runs on: score.perceptual.lpips_vgg, where ``imagenet`` is the
+    backbone's file in this machine's torch hub cache."""
+    if PERCEPTUAL.lpips_vgg == "imagenet":
+        return str(imagenet_cache_path())
+    return PERCEPTUAL.lpips_vgg
+
+
+if MAIN and PERCEPTUAL.lpips and not os.path.isfile(lpips_vgg_file()):
+    raise ConfigError(
+        f"score.perceptual.lpips_vgg is {PERCEPTUAL.lpips_vgg!r}: LPIPS needs torchvision's "
+        f"VGG-16 file, and {lpips_vgg_file()} does not exist (put vgg16-397923af.pth there, "
+        "or give a path)"
+    )
+
+
+def perceptual_files(name):
+    """``name`` (scores.tsv, features.npz) of every system's perceptual job: each run of the
+    model, each external system, the baselines (whose job holds the originals' features);
+    none while LPIPS and FID are off."""
+    if not PERCEPTUAL.enabled:
+        return []
+    external = [f"{RES}/external/{e}/perceptual/{name}" for e in EXTERNAL]
+    return [
+        *run_files(f"perceptual/{name}"),
+        *external,
+        f"{RES}/baselines/perceptual/{name}",
+    ]
+
+
+def perceptual_weights():
+    """The LPIPS and FID weights files given (a new file rescores). torchvision's VGG-16 in
+    the torch hub cache is not one, as for the backbone: its name fixes its content (the
+    hash prefix is checked), and its path is this machine's."""
+    files = [f for f in (PERCEPTUAL.lpips, PERCEPTUAL.fid) if f]
+    if PERCEPTUAL.lpips and PERCEPTUAL.lpips_vgg != "imagenet":
+        files.append(PERCEPTUAL.lpips_vgg)
+    return files
+
+
+def perceptual_params():
+    """The params every perceptual job shares. ``lpips_vgg`` (the file) is a function, so that
+    another torch hub folder reruns nothing; ``lpips_vgg_key`` records what it is."""
+    return dict(
+        lpips=PERCEPTUAL.lpips,
+        lpips_vgg_key=PERCEPTUAL.lpips_vgg if PERCEPTUAL.lpips else "",
+        lpips_vgg=lambda wc: lpips_vgg_file() if PERCEPTUAL.lpips else "",
+        fid=PERCEPTUAL.fid,
+        resolution=S.score.resolution,
+        model_size=S.data.prepare.image_size,
+        device="cuda" if PERCEPTUAL.gpus else "cpu",
+    )
+
+
+def perceptual_minutes(images_each):
+    """Wall time of a perceptual job scoring ``images_each`` images per test image: VGG-16's
+    taps of both images and Inception at 299x299, about 4 s per 1 MP image on 2 CPU cores
+    (far less on a GPU)."""
+    seconds = 0.2 if PERCEPTUAL.gpus else 4.0
+    return lambda wc, threads: minutes(images_each * n_test_images(), seconds, threads)
+
+
+def perceptual_mem_mb(wildcards, input, threads):
+    """Host memory: the VGG-16 taps of two images at once (about 1.6 kB a pixel each, on the
+    CPU path), sized by the largest test image once the test set exists."""
+    largest = max_test_pixels(input.table)
+    return 4096 + ceil(2 * 1600 * largest / 2**20)
 
 
 def library_code(script):

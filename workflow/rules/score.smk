@@ -81,11 +81,138 @@ rule score_external:
         "../scripts/score_external.py"
 
 
+# LPIPS and FID (score.perceptual, off by default): one torch job per system, like the
+# scores above, then FID over every system's features.
+
+
+rule perceptual:
+    input:
+        table=rules.test_set.output.table,
+        colorized=rules.colorize.output.index,
+        weights=perceptual_weights(),
+    output:
+        scores=f"{RUN_DIR}/perceptual/scores.tsv",
+        features=f"{RUN_DIR}/perceptual/features.npz",
+    log:
+        f"{LOGS}/{RUN_FOLDER}/perceptual.log",
+    benchmark:
+        f"{BENCH}/{RUN_FOLDER}/perceptual.tsv"
+    conda:
+        torch_env(PERCEPTUAL.gpus)
+    threads: PERCEPTUAL.threads
+    resources:
+        gpu=PERCEPTUAL.gpus,
+        mem_mb=grow(perceptual_mem_mb),
+        runtime=grow(perceptual_minutes(1)),
+    params:
+        **perceptual_params(),
+        library=library_code("perceptual.py"),
+        kind="run",
+        run=run_record,
+        baselines=[],
+        resize=False,
+    script:
+        "../scripts/perceptual.py"
+
+
+rule perceptual_baselines:
+    input:
+        table=rules.test_set.output.table,
+        stats=rules.data_summary.output.chroma,
+        weights=perceptual_weights(),
+    output:
+        scores=f"{RES}/baselines/perceptual/scores.tsv",
+        features=f"{RES}/baselines/perceptual/features.npz",
+    log:
+        f"{LOGS}/baselines/perceptual.log",
+    benchmark:
+        f"{BENCH}/baselines/perceptual.tsv"
+    conda:
+        torch_env(PERCEPTUAL.gpus)
+    threads: PERCEPTUAL.threads
+    resources:
+        gpu=PERCEPTUAL.gpus,
+        mem_mb=grow(perceptual_mem_mb),
+        runtime=grow(perceptual_minutes(len(BASELINES) + 1)),
+    params:
+        **perceptual_params(),
+        library=library_code("perceptual.py"),
+        kind="baselines",
+        run={},
+        baselines=list(BASELINES),
+        resize=False,
+    script:
+        "../scripts/perceptual.py"
+
+
+rule perceptual_external:
+    input:
+        table=rules.test_set.output.table,
+        outputs=external_outputs,
+        weights=perceptual_weights(),
+    output:
+        scores=f"{RES}/external/{{system}}/perceptual/scores.tsv",
+        features=f"{RES}/external/{{system}}/perceptual/features.npz",
+    log:
+        f"{LOGS}/external/{{system}}/perceptual.log",
+    benchmark:
+        f"{BENCH}/external/{{system}}/perceptual.tsv"
+    conda:
+        torch_env(PERCEPTUAL.gpus)
+    threads: PERCEPTUAL.threads
+    resources:
+        gpu=PERCEPTUAL.gpus,
+        mem_mb=grow(perceptual_mem_mb),
+        runtime=grow(perceptual_minutes(1)),
+    params:
+        **perceptual_params(),
+        library=library_code("perceptual.py"),
+        kind="external",
+        run={},
+        baselines=[],
+        listing=external_listing,
+        resize=lambda wc: external_of(wc).resize,
+    script:
+        "../scripts/perceptual.py"
+
+
+rule fid:
+    input:
+        features=perceptual_files("features.npz"),
+    output:
+        fid=f"{RES}/perceptual/fid.tsv",
+    log:
+        f"{LOGS}/perceptual/fid.log",
+    benchmark:
+        f"{BENCH}/perceptual/fid.tsv"
+    conda:
+        torch_env(PERCEPTUAL.gpus)
+    threads: PERCEPTUAL.threads
+    resources:
+        gpu=PERCEPTUAL.gpus,
+        mem_mb=grow(4096),
+        # a Fréchet distance per resample and system (2,048 features: about 2 s on a CPU)
+        runtime=grow(
+            lambda wc, threads: minutes(
+                (PERCEPTUAL.fid_n_boot + 1) * len(perceptual_files("features.npz")),
+                2.0,
+            )
+        ),
+    params:
+        library=library_code("fid.py"),
+        n_boot=PERCEPTUAL.fid_n_boot,
+        device="cuda" if PERCEPTUAL.gpus else "cpu",
+    script:
+        "../scripts/fid.py"
+
+
 rule study:
     input:
         runs=run_files("score/scores.tsv"),
         baselines=rules.score_baselines.output.scores,
         external=external_scores(),
+        lpips=perceptual_files("scores.tsv") if PERCEPTUAL.lpips else [],
+        fid=[rules.fid.output.fid] if PERCEPTUAL.fid else [],
     output:
         scores=f"{RES}/study/scores.tsv",
         claims=f"{RES}/study/claims.tsv",

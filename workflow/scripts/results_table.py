@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from colorcnn import results
-from colorcnn.scoring import METRICS
+from colorcnn.scoring import metrics_in
 from colorcnn.tables import read_frame
 
 sm = snakemake
@@ -18,4 +18,5 @@ summaries = [json.loads(Path(f).read_text()) for f in inp.runs]
 frames = [read_frame(f) for f in (inp.claims, inp.summary, inp.seeds)]
 peers = {Path(f).parent.name: json.loads(Path(f).read_text()) for f in inp.peers}
 settings = results.settings(summaries, dict(sm.params.settings), peers)
-results.write_results(*frames, METRICS, settings, out.md, out.tsv, out.html)
+metrics = metrics_in(frames[1].columns)  # LPIPS and FID where they were on
+results.write_results(*frames, metrics, settings, out.md, out.tsv, out.html)
