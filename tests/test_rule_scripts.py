@@ -356,6 +356,8 @@ def test_study_figure_and_results_table_scripts(tmp_path, run_script, scores):
             "runs": [p for *_, p in runs],
             "baselines": d / "baselines.tsv",
             "external": [d / "ext.tsv"],
+            "lpips": [],  # LPIPS and FID off (score.perceptual)
+            "fid": [],
         },
         output=study,
         params={
